@@ -1,0 +1,68 @@
+"""cffi builder of falcoplug's compiled fast path (``falcoplug.abi._fastpath``).
+
+Run at install time through setuptools' ``cffi_modules``; optional: without a compiler the
+package falls back to ABI mode (see ``abi/ffi.py``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from cffi import FFI
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _cdef  # noqa: E402  (loaded by path: the package is not importable while it builds)
+
+HERE = Path(__file__).parent
+
+FASTPATH_DECLARATIONS = """
+typedef struct fp_batch {
+    uint8_t* data; uint64_t len; uint64_t cap; uint64_t* offs; uint32_t n; uint32_t ocap;
+} fp_batch;
+typedef struct fp_values {
+    uint32_t* counts; uint64_t ncounts; uint64_t countcap;
+    uint64_t* nums; uint64_t nnums; uint64_t numcap;
+    uint8_t* blob; uint64_t bloblen; uint64_t blobcap;
+} fp_values;
+void fp_batch_free(fp_batch* b);
+void fp_values_free(fp_values* v);
+int fp_next_batch(void* fn, ss_plugin_t* s, ss_instance_t* h, uint32_t plugin_id, const char* name,
+                  uint64_t now_ns, fp_batch* out, uint32_t* nevts_out, char* err, size_t errlen);
+int fp_extract_batch(void* fn, ss_plugin_t* s, ss_plugin_field_extract_input* in,
+                     const uint8_t* data, const uint64_t* offs, uint32_t n, const uint64_t* evtnums,
+                     const char* evtsrc, const uint8_t* type_ok, fp_values* out, char* err, size_t errlen);
+"""
+
+DL_DECLARATIONS = """
+void* dlopen(const char* filename, int flags);
+void* dlsym(void* handle, const char* symbol);
+int dlclose(void* handle);
+char* dlerror(void);
+"""
+
+
+def declare(ffi: FFI) -> None:
+    """Every declaration the host uses, shared by the compiled and the ABI-mode FFI."""
+    ffi.cdef(_cdef.packed_declarations(), packed=True)
+    ffi.cdef(_cdef.declarations())
+    ffi.cdef(_cdef.entry_point_typedefs())
+    ffi.cdef(DL_DECLARATIONS)
+
+
+ffibuilder = FFI()
+declare(ffibuilder)
+ffibuilder.cdef(FASTPATH_DECLARATIONS)
+ffibuilder.set_source(
+    "falcoplug.abi._fastpath",
+    '#include <dlfcn.h>\n#include "falcoplug/plugin_api.h"\n'
+    + _cdef.entry_point_typedefs()
+    + "\n"
+    + (HERE / "fastpath_impl.c").read_text(),
+    include_dirs=[str(_cdef.INCLUDE_DIR)],
+    extra_compile_args=["-O2"],
+    libraries=["dl"],
+)
+
+if __name__ == "__main__":
+    ffibuilder.compile(tmpdir=str(HERE.parent.parent), verbose=True)

@@ -1,0 +1,179 @@
+"""The one interface the framework drives, whatever a plugin is made of.
+
+A :class:`PluginBackend` mirrors the plugin API entry points one to one, with Python values
+instead of C ones: a C library loaded with dlopen (``abi.loader.CPluginBackend``) and an SDK plugin
+run in-process (``framework.inprocess``) both implement it. It applies no libsinsp rule; that is
+the job of :class:`framework.plugin.Plugin`, so that both kinds of plugin are held to the same rules.
+
+Conventions: a method returning ``str | None`` returns ``None`` where the C function returned NULL;
+``has(name)`` tells whether the entry point ``plugin_<name>`` exists.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+from ..events import EventBatch
+
+# The entry points, by the name after ``plugin_``, in the API's slot order.
+ENTRY_POINTS: tuple[str, ...] = (
+    "get_required_api_version", "get_init_schema", "init", "destroy", "get_last_error", "get_name",
+    "get_description", "get_contact", "get_version", "get_id", "get_event_source", "open", "close",
+    "list_open_params", "get_progress", "event_to_string", "next_batch", "get_extract_event_types",
+    "get_extract_event_sources", "get_fields", "extract_fields", "get_parse_event_types",
+    "get_parse_event_sources", "parse_event", "get_async_event_sources", "get_async_events",
+    "set_async_event_handler", "dump_state", "set_config", "get_metrics", "capture_open",
+    "capture_close", "get_required_event_schema_version",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRequest:
+    """One field to extract, as ``ss_plugin_extract_field`` describes it to the plugin."""
+
+    field_id: int
+    name: str
+    ftype: int
+    is_list: bool = False
+    arg_key: str | None = None
+    arg_index: int | None = None
+
+    @property
+    def arg_present(self) -> bool:
+        return self.arg_key is not None or self.arg_index is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    name: str
+    value: int | float
+    monotonic: bool = True
+
+
+class Owner(Protocol):
+    """What the host hands a plugin at init: the owner handle's behaviour."""
+
+    def log(self, component: str | None, message: str, severity: int) -> None: ...
+
+    @property
+    def last_error(self) -> str | None: ...
+
+
+class Extractor(ABC):
+    """A request (a fixed list of fields) prepared once and run on many events."""
+
+    fields: Sequence[FieldRequest]
+
+    @abstractmethod
+    def extract_batch(
+        self,
+        batch: EventBatch,
+        evtnums: Sequence[int],
+        source: str | None,
+        type_ok: Callable[[int], bool] | None,
+    ) -> list[list[Any]]:
+        """One column per field, one value per event of the batch (``None`` when it has no value).
+
+        The plugin is called once per event with every field of the request. A list field's value
+        is a Python list. Events whose type ``type_ok`` refuses get no value and no call.
+        """
+
+    def extract_event(self, buf: bytes | memoryview, offset: int, evtnum: int, source: str | None) -> list[Any]:
+        """The values of every field for one event."""
+        batch = EventBatch(bytes(buf[offset:]) if offset else buf, (0,))
+        return [column[0] for column in self.extract_batch(batch, (evtnum,), source, None)]
+
+
+class PluginBackend(ABC):
+    """A plugin as the framework sees it, before any libsinsp rule is applied."""
+
+    location: str  # the library path, or ``module:Class``, for messages
+
+    @abstractmethod
+    def has(self, entry_point: str) -> bool: ...
+
+    # -- information, available before init ------------------------------------------------
+    @abstractmethod
+    def get_required_api_version(self) -> str | None: ...
+    @abstractmethod
+    def get_version(self) -> str | None: ...
+    @abstractmethod
+    def get_name(self) -> str | None: ...
+    @abstractmethod
+    def get_description(self) -> str | None: ...
+    @abstractmethod
+    def get_contact(self) -> str | None: ...
+    def get_id(self) -> int:
+        return 0
+    def get_event_source(self) -> str | None:
+        return None
+    def get_fields(self) -> str | None:
+        return None
+    def get_extract_event_sources(self) -> str | None:
+        return None
+    def get_parse_event_sources(self) -> str | None:
+        return None
+    def get_async_event_sources(self) -> str | None:
+        return None
+    def get_async_events(self) -> str | None:
+        return None
+    def get_init_schema(self) -> tuple[int, str | None]:
+        """``(schema type, schema)``; type 0 (NONE) when there is no schema."""
+        return 0, None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    @abstractmethod
+    def init(self, config: str, owner: Owner, with_tables: bool) -> tuple[bool, int]:
+        """Create the plugin state: ``(state created, rc)``."""
+    @abstractmethod
+    def destroy(self) -> None: ...
+    @abstractmethod
+    def get_last_error(self) -> str | None: ...
+    def get_extract_event_types(self) -> list[int] | None:
+        return None
+    def get_parse_event_types(self) -> list[int] | None:
+        return None
+    def get_required_event_schema_version(self) -> str | None:
+        return None
+    def set_config(self, config: str) -> int:
+        raise NotImplementedError
+    def get_metrics(self) -> list[Metric]:
+        return []
+
+    # -- event sourcing ------------------------------------------------------------------------
+    def open(self, params: str) -> tuple[Any, int]:
+        """``(instance handle or None, rc)``."""
+        raise NotImplementedError
+    def close(self, handle: Any) -> None:
+        raise NotImplementedError
+    def next_batch(self, handle: Any, plugin_id: int, plugin_name: str) -> tuple[int, EventBatch]:
+        """``(rc, events)``: events already checked and fixed as libscap does (see ``events.fix_plugin_events``)."""
+        raise NotImplementedError
+    def list_open_params(self) -> tuple[int, str | None]:
+        raise NotImplementedError
+    def get_progress(self, handle: Any) -> tuple[int, str | None]:
+        """``(percent * 100, text or None)``."""
+        raise NotImplementedError
+    def event_to_string(self, event: bytes | memoryview, evtnum: int, source: str | None) -> str | None:
+        raise NotImplementedError
+
+    # -- field extraction ----------------------------------------------------------------------
+    def extractor(self, fields: Sequence[FieldRequest]) -> Extractor:
+        raise NotImplementedError
+
+
+@dataclass
+class HostOwner:
+    """The default owner: routes plugin logs to a callable and keeps the owner's last error."""
+
+    name: str
+    logger: Callable[[str, str, int], None] | None = None
+    last_error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def log(self, component: str | None, message: str, severity: int) -> None:
+        if self.logger is not None:
+            self.logger(component or self.name, message, severity)
