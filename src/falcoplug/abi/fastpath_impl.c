@@ -25,7 +25,7 @@ typedef struct fp_batch {
 	uint64_t cap;
 	uint64_t* offs;
 	uint32_t n;
-	uint32_t ocap;
+	uint64_t ocap;
 } fp_batch;
 
 typedef struct fp_values {
@@ -35,9 +35,12 @@ typedef struct fp_values {
 	uint64_t* nums;     /* u64, reltime, abstime and bool values, in order */
 	uint64_t nnums;
 	uint64_t numcap;
-	uint8_t* blob;      /* strings (NUL-terminated) and byte buffers (u32 length then bytes) */
+	uint8_t* blob;      /* strings, each NUL-terminated */
 	uint64_t bloblen;
 	uint64_t blobcap;
+	uint8_t* bufs;      /* byte buffers (ipaddr, ipnet): u32 length then the bytes */
+	uint64_t bufslen;
+	uint64_t bufscap;
 } fp_values;
 
 static int fp_reserve(void** p, uint64_t* cap, uint64_t need, size_t elem) {
@@ -61,6 +64,7 @@ void fp_values_free(fp_values* v) {
 	free(v->counts);
 	free(v->nums);
 	free(v->blob);
+	free(v->bufs);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -86,7 +90,7 @@ int fp_next_batch(void* fn, ss_plugin_t* s, ss_instance_t* h, uint32_t plugin_id
 		snprintf(err, errlen, "malformed plugin event produced by plugin: '%s' (next_batch returned %u events and a NULL array)", name, nevts);
 		return FP_ERR_MALFORMED;
 	}
-	if (fp_reserve((void**)&out->offs, (uint64_t*)&out->ocap, nevts, sizeof(uint64_t)) != 0) return FP_ERR_NOMEM;
+	if (fp_reserve((void**)&out->offs, &out->ocap, nevts, sizeof(uint64_t)) != 0) return FP_ERR_NOMEM;
 	for (uint32_t i = 0; i < nevts; i++) {
 		ss_plugin_event* e = evts[i];
 		if (e == NULL) {
@@ -178,10 +182,10 @@ static int fp_push_values(fp_values* v, const ss_plugin_extract_field* f, char* 
 				snprintf(err, errlen, "plugin returned a buffer of %u bytes for field '%s'", b->len, f->field);
 				return FP_ERR_VALUE;
 			}
-			if (fp_reserve((void**)&v->blob, &v->blobcap, v->bloblen + 4 + b->len, 1) != 0) return FP_ERR_NOMEM;
-			wr32(v->blob + v->bloblen, b->len);
-			if (b->len) memcpy(v->blob + v->bloblen + 4, b->ptr, b->len);
-			v->bloblen += 4 + b->len;
+			if (fp_reserve((void**)&v->bufs, &v->bufscap, v->bufslen + 4 + b->len, 1) != 0) return FP_ERR_NOMEM;
+			wr32(v->bufs + v->bufslen, b->len);
+			if (b->len) memcpy(v->bufs + v->bufslen + 4, b->ptr, b->len);
+			v->bufslen += 4 + b->len;
 		}
 		return 0;
 	default:
@@ -207,6 +211,7 @@ int fp_extract_batch(void* fn, ss_plugin_t* s, ss_plugin_field_extract_input* in
 	out->ncounts = 0;
 	out->nnums = 0;
 	out->bloblen = 0;
+	out->bufslen = 0;
 	if (fp_reserve((void**)&out->counts, &out->countcap, (uint64_t)n * nf, 4) != 0) return FP_ERR_NOMEM;
 	ss_plugin_event_input ei;
 	ei.evtsrc = evtsrc;

@@ -12,11 +12,12 @@ Conventions: a method returning ``str | None`` returns ``None`` where the C func
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-from ..events import EventBatch
+from .events import EventBatch
 
 # The entry points, by the name after ``plugin_``, in the API's slot order.
 ENTRY_POINTS: tuple[str, ...] = (
@@ -73,17 +74,18 @@ class Extractor(ABC):
         batch: EventBatch,
         evtnums: Sequence[int],
         source: str | None,
-        type_ok: Callable[[int], bool] | None,
+        type_ok: bytes | None,
     ) -> list[list[Any]]:
         """One column per field, one value per event of the batch (``None`` when it has no value).
 
         The plugin is called once per event with every field of the request. A list field's value
-        is a Python list. Events whose type ``type_ok`` refuses get no value and no call.
+        is a Python list. ``type_ok`` is a 65536-byte map of the accepted event types (``None``:
+        all); an event of another type gets no value and no call.
         """
 
     def extract_event(self, buf: bytes | memoryview, offset: int, evtnum: int, source: str | None) -> list[Any]:
         """The values of every field for one event."""
-        batch = EventBatch(bytes(buf[offset:]) if offset else buf, (0,))
+        batch = EventBatch(buf, array("Q", (offset,)))
         return [column[0] for column in self.extract_batch(batch, (evtnum,), source, None)]
 
 

@@ -1,0 +1,340 @@
+"""A registered plugin, held to libsinsp's rules (``sinsp_plugin``): what it is, what it can do,
+and its lifecycle. Works over any :class:`~falcoplug.backend.PluginBackend`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+
+import jsonschema
+
+from ..abi.constants import API_VERSION, API_VERSION_STR, Capability, LogSeverity, Rc, SchemaType
+from ..backend import HostOwner, Metric, PluginBackend
+from ..errors import ConfigError, PluginError, PluginLoadError
+from ..events import PPME_PLUGINEVENT_E
+from ..filter.fields import FieldInfo
+from .fields import parse_fields_json
+
+SYSCALL_SOURCE = "syscall"
+REQUIRED_SYMBOLS = (
+    "get_required_api_version", "get_version", "get_name", "get_description", "get_contact",
+    "init", "destroy", "get_last_error",
+)  # fmt: skip
+ALL_EVENT_TYPES = b"\x01" * 65536
+_VERSION = re.compile(r"^\s*\+?(\d+)\.\s*\+?(\d+)\.\s*\+?(\d+)")
+
+log = logging.getLogger("falcoplug.plugin")
+
+_SEVERITY_LEVELS = {
+    LogSeverity.FATAL: logging.CRITICAL,
+    LogSeverity.CRITICAL: logging.CRITICAL,
+    LogSeverity.ERROR: logging.ERROR,
+    LogSeverity.WARNING: logging.WARNING,
+    LogSeverity.NOTICE: logging.INFO,
+    LogSeverity.INFO: logging.INFO,
+    LogSeverity.DEBUG: logging.DEBUG,
+    LogSeverity.TRACE: logging.DEBUG,
+}
+
+
+def parse_version(text: str) -> tuple[int, int, int] | None:
+    """``sscanf("%u.%u.%u")``: three numbers at the start, anything may follow."""
+    match = _VERSION.match(text)
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def api_version_problem(required: tuple[int, int, int]) -> str | None:
+    major, minor, patch = required
+    if major != API_VERSION[0]:
+        return "major versions disagree"
+    if API_VERSION[1] < minor:
+        return "framework's minor is less than the requested one"
+    if API_VERSION[1] == minor and API_VERSION[2] < patch:
+        return "framework's patch is less than the requested one"
+    return None
+
+
+def _capabilities(backend: PluginBackend) -> tuple[Capability, list[str]]:
+    has = backend.has
+    caps, broken = Capability.NONE, []
+    if has("open") and has("close") and has("next_batch"):
+        has_id = has("get_id") and backend.get_id() != 0
+        has_source = has("get_event_source") and bool(backend.get_event_source())
+        if has_id == has_source:
+            caps |= Capability.SOURCING
+        else:
+            broken.append("must implement both 'plugin_get_id' and 'plugin_get_event_source' or neither (event sourcing)")
+    elif has("open") or has("close") or has("next_batch"):
+        broken.append("must implement all of 'plugin_open', 'plugin_close', and 'plugin_next_batch' (event sourcing)")
+    if has("get_fields") and has("extract_fields"):
+        caps |= Capability.EXTRACTION
+    elif has("extract_fields"):
+        broken.append("must implement both 'plugin_get_fields' and 'plugin_extract_fields' (field extraction)")
+    if has("parse_event"):
+        caps |= Capability.PARSING
+    if has("get_async_events") and has("set_async_event_handler"):
+        caps |= Capability.ASYNC
+    elif has("set_async_event_handler"):
+        broken.append("must implement both 'plugin_get_async_events' and 'plugin_set_async_event_handler' (async events)")
+    if has("capture_open") and has("capture_close"):
+        caps |= Capability.CAPTURE_LISTENING
+    elif has("capture_open"):
+        broken.append("must implement both 'plugin_capture_open' and 'plugin_capture_close' (capture listening)")
+    return caps, broken
+
+
+class Plugin:
+    """A plugin that passed libsinsp's registration checks; :meth:`init` it before use."""
+
+    def __init__(self, backend: PluginBackend) -> None:
+        self.backend = backend
+        self.location = backend.location
+        try:
+            self._resolve()
+        except PluginLoadError as exc:
+            raise PluginLoadError(f"cannot load plugin {self.location}: {exc}", plugin=self.location) from None
+        self._resolve_capabilities()
+        self.initialized = False
+        self.owner = HostOwner(self.name, logger=self._log)
+        self.extract_event_types: bytes = ALL_EVENT_TYPES
+        self.parse_event_types: bytes = ALL_EVENT_TYPES
+        self.init_config: str | None = None
+
+    # -- registration (sinsp_plugin::resolve_dylib_symbols) ---------------------------------
+    def _resolve(self) -> None:
+        b = self.backend
+        if not b.has("get_required_api_version"):
+            raise PluginLoadError("plugin_get_required_api_version symbol not implemented")
+        required = b.get_required_api_version() or ""
+        parsed = parse_version(required)
+        if parsed is None:
+            raise PluginLoadError(f"plugin provided an invalid required API version: '{required}'")
+        problem = api_version_problem(parsed)
+        if problem:
+            raise PluginLoadError(
+                f"plugin required API version '{required}' not compatible with the framework's "
+                f"API version '{API_VERSION_STR}': {problem}"
+            )
+        for symbol in REQUIRED_SYMBOLS:
+            if not b.has(symbol):
+                raise PluginLoadError(f"required symbol not implemented: '{symbol}'")
+        self.required_api_version = required
+        self.name = b.get_name() or ""
+        self.description = b.get_description() or ""
+        self.contact = b.get_contact() or ""
+        self.version = b.get_version() or ""
+        if parse_version(self.version) is None:
+            raise PluginLoadError(f"plugin provided an invalid version string: '{self.version}'")
+        caps, broken = _capabilities(b)
+        if broken:
+            raise PluginLoadError("broken plugin capabilities: " + ", ".join(broken))
+        if caps == Capability.NONE:
+            raise PluginLoadError("plugin does not implement any capability")
+        self.capabilities = caps
+        self.id, self.event_source = 0, ""
+        if caps & Capability.SOURCING and b.has("get_id") and b.has("get_event_source") and b.get_id() != 0:
+            self.id = b.get_id()
+            self.event_source = b.get_event_source() or ""
+            if self.event_source == SYSCALL_SOURCE:
+                raise PluginLoadError("plugin can't implement the reserved event source 'syscall'")
+
+    def _resolve_capabilities(self) -> None:
+        self.fields: list[FieldInfo] = []
+        self.extract_sources: frozenset[str] = frozenset()
+        self.parse_sources: frozenset[str] = frozenset()
+        self.async_sources: frozenset[str] = frozenset()
+        self.async_events: frozenset[str] = frozenset()
+        b = self.backend
+        if self.capabilities & Capability.EXTRACTION:
+            self.fields = parse_fields_json(b.get_fields(), self.name)
+            self.extract_sources = self._sources("get_extract_event_sources", b.get_extract_event_sources())
+        if self.capabilities & Capability.PARSING:
+            self.parse_sources = self._sources("get_parse_event_sources", b.get_parse_event_sources())
+        if self.capabilities & Capability.ASYNC:
+            self.async_sources = self._sources("get_async_event_sources", b.get_async_event_sources())
+            names = b.get_async_events()
+            if not names:
+                raise self._error("'get_async_events' did not return a json array but it should")
+            self.async_events = self._string_list("get_async_events", names)
+
+    def _error(self, text: str) -> PluginLoadError:
+        return PluginLoadError(f"error in plugin {self.name}: {text}", plugin=self.name)
+
+    def _string_list(self, symbol: str, text: str) -> frozenset[str]:
+        try:
+            root = json.loads(text)
+        except ValueError:
+            root = None
+        if not isinstance(root, list):
+            raise self._error(f"'{symbol}' did not return a json array")
+        items = set()
+        for item in root:
+            if isinstance(item, (dict, list)):
+                raise self._error(f"'{symbol}' did not return a json array")
+            value = "" if item is None else ("true" if item is True else "false" if item is False else str(item))
+            if value:
+                items.add(value)
+        return frozenset(items)
+
+    def _sources(self, symbol: str, text: str | None) -> frozenset[str]:
+        sources = self._string_list(symbol, text) if text else frozenset()
+        if self.capabilities & Capability.SOURCING and self.event_source:
+            sources |= {self.event_source}
+        return sources
+
+    # -- what it is ---------------------------------------------------------------------------
+    @property
+    def has_sourcing(self) -> bool:
+        return bool(self.capabilities & Capability.SOURCING)
+
+    @property
+    def has_extraction(self) -> bool:
+        return bool(self.capabilities & Capability.EXTRACTION)
+
+    @property
+    def source_name(self) -> str:
+        """The source of the events this plugin produces (``syscall`` for an ID-0 source plugin)."""
+        return self.event_source if self.id != 0 else SYSCALL_SOURCE
+
+    def is_extract_compatible(self, source: str) -> bool:
+        return not self.extract_sources or source in self.extract_sources
+
+    def is_parse_compatible(self, source: str) -> bool:
+        return not self.parse_sources or source in self.parse_sources
+
+    @cached_property
+    def init_schema(self) -> tuple[SchemaType | int, str | None]:
+        kind, text = self.backend.get_init_schema()
+        return kind, text
+
+    def capability_names(self) -> list[str]:
+        names = {
+            Capability.SOURCING: "event sourcing",
+            Capability.EXTRACTION: "field extraction",
+            Capability.PARSING: "event parsing",
+            Capability.ASYNC: "async events",
+            Capability.CAPTURE_LISTENING: "capture listening",
+        }
+        return [text for flag, text in names.items() if self.capabilities & flag]
+
+    # -- init ---------------------------------------------------------------------------------
+    def validate_config(self, config: str) -> str:
+        """libsinsp's init-config check: returns the config the plugin receives ("" -> "{}")."""
+        kind, schema = self.init_schema
+        if not schema or kind == SchemaType.NONE:
+            return config
+        if kind != SchemaType.JSON:
+            raise ConfigError(f"error in plugin {self.name}: get_init_schema returned an unknown schema type {kind}")
+        try:
+            schema_doc = json.loads(schema)
+        except ValueError:
+            schema_doc = None
+        if not isinstance(schema_doc, dict):
+            raise ConfigError(f"error in plugin {self.name}: get_init_schema did not return a json object")
+        config = config or "{}"
+        try:
+            doc = json.loads(config)
+        except ValueError:
+            raise ConfigError(f"error in plugin {self.name}: init config is not a valid json") from None
+        validator_cls = jsonschema.validators.validator_for(schema_doc, default=jsonschema.Draft7Validator)
+        error = jsonschema.exceptions.best_match(validator_cls(schema_doc).iter_errors(doc))
+        if error is not None:
+            context = "<root>" + "".join(f"[{p}]" for p in error.absolute_path)
+            raise ConfigError(f"error in plugin {self.name} init config: In {context}, {error.message}")
+        return config
+
+    def init(self, config: str | Mapping[str, Any] | None = None) -> None:
+        """Validate the config against the init schema, then create the plugin state."""
+        if self.initialized:
+            raise PluginError(f"plugin has been initialized twice: {self.name}", plugin=self.name)
+        text = config_text(config)
+        text = self.validate_config(text)
+        with_tables = bool(self.capabilities & (Capability.PARSING | Capability.EXTRACTION))
+        has_state, rc = self.backend.init(text, self.owner, with_tables)
+        self.initialized = True
+        self.init_config = text
+        if rc != Rc.SUCCESS:
+            reason = self.last_error() if has_state else "plugin handle or 'get_last_error' function not defined"
+            raise PluginError(f"could not initialize plugin: {reason}", plugin=self.name)
+        if self.has_extraction:
+            self.extract_event_types = self._event_types(self.backend.get_extract_event_types(), self.extract_sources)
+        if self.capabilities & Capability.PARSING:
+            self.parse_event_types = self._event_types(self.backend.get_parse_event_types(), self.parse_sources)
+
+    def _event_types(self, types: list[int] | None, sources: frozenset[str]) -> bytes:
+        if not types:
+            if not sources or SYSCALL_SOURCE in sources:
+                return ALL_EVENT_TYPES
+            types = [PPME_PLUGINEVENT_E]
+        table = bytearray(65536)
+        for t in types:
+            table[t & 0xFFFF] = 1
+        return bytes(table)
+
+    def _require_init(self) -> None:
+        if not self.initialized:
+            raise PluginError(f"plugin capability used before init: {self.name}", plugin=self.name)
+
+    def last_error(self) -> str:
+        self._require_init()
+        return self.backend.get_last_error() or ""
+
+    def set_config(self, config: str | Mapping[str, Any]) -> bool:
+        self._require_init()
+        text = self.validate_config(config_text(config))
+        if not self.backend.has("set_config"):
+            return False
+        return self.backend.set_config(text) == Rc.SUCCESS
+
+    def metrics(self) -> list[Metric]:
+        """The plugin's metrics, named ``<plugin>.<metric>`` as libsinsp names them."""
+        self._require_init()
+        return [Metric(f"{self.name}.{m.name}", m.value, m.monotonic) for m in self.backend.get_metrics()]
+
+    def list_open_params(self) -> list[dict[str, str]]:
+        self._require_init()
+        if not self.backend.has("list_open_params"):
+            return []
+        rc, text = self.backend.list_open_params()
+        if rc != Rc.SUCCESS:
+            raise PluginError(f"error in plugin {self.name}: list_open_params has error {self.last_error()}", self.name)
+        if not text:
+            return []
+        try:
+            root = json.loads(text)
+        except ValueError:
+            root = None
+        if not isinstance(root, list):
+            raise PluginError(f"error in plugin {self.name}: list_open_params returned a non-array JSON", self.name)
+        params = []
+        for item in root:
+            item = item if isinstance(item, dict) else {}
+            value = item.get("value")
+            if not value or not isinstance(value, str):
+                raise PluginError(f"error in plugin {self.name}: list_open_params has entry with no value", self.name)
+            params.append({"value": value, "desc": str(item.get("desc") or ""), "separator": str(item.get("separator") or "")})
+        return params
+
+    def destroy(self) -> None:
+        self.initialized = False
+        self.backend.destroy()
+
+    def _log(self, component: str, message: str, severity: int) -> None:
+        level = _SEVERITY_LEVELS.get(LogSeverity(severity) if severity in LogSeverity._value2member_map_ else LogSeverity.INFO, logging.INFO)
+        logging.getLogger(f"falcoplug.plugin.{self.name}").log(level, "%s: %s", component, message)
+
+    def __repr__(self) -> str:
+        return f"<Plugin {self.name} {self.version} id={self.id} caps={self.capability_names()}>"
+
+
+def config_text(config: str | Mapping[str, Any] | None) -> str:
+    """An init config as the plugin receives it: a string, or a mapping serialized to JSON."""
+    if config is None:
+        return ""
+    if isinstance(config, str):
+        return config
+    return json.dumps(config, separators=(",", ":"))

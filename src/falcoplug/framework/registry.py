@@ -1,0 +1,112 @@
+"""The fields of an event source: the generic ``evt.*`` fields, then each compatible extractor
+plugin's fields, resolved as libsinsp resolves them (longest prefix within a class, first class wins)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..backend import FieldRequest
+from ..filter.fields import FieldInfo
+from .fields import FieldArg, FieldArgError, bind_arg
+from .generic import GENERIC_FIELDS, GenericField
+
+if TYPE_CHECKING:
+    from .plugin import Plugin
+
+
+class UnknownFieldError(LookupError):
+    """No field of the source has this name."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PluginField:
+    """A plugin field bound to its argument: what one ``ss_plugin_extract_field`` asks for."""
+
+    info: FieldInfo
+    arg: str | None
+    plugin: Plugin
+    field_id: int
+    parsed_arg: FieldArg = field(default_factory=FieldArg)
+
+    @property
+    def text(self) -> str:
+        return self.info.name if self.arg is None else f"{self.info.name}[{self.arg}]"
+
+    @property
+    def request(self) -> FieldRequest:
+        return FieldRequest(
+            field_id=self.field_id,
+            name=self.info.name,
+            ftype=self.info.ftype,
+            is_list=self.info.is_list,
+            arg_key=self.parsed_arg.key,
+            arg_index=self.parsed_arg.index,
+        )
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        return (id(self.plugin), self.field_id, self.parsed_arg.key, self.parsed_arg.index)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BoundGeneric:
+    """A generic ``evt.*`` field (they take no argument)."""
+
+    info: FieldInfo
+    arg: str | None
+    generic: GenericField
+
+    @property
+    def text(self) -> str:
+        return self.info.name
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        return ("evt", self.info.name)
+
+
+BoundField = PluginField | BoundGeneric
+
+
+class SourceFields:
+    """The :class:`~falcoplug.filter.fields.FieldResolver` of one event source."""
+
+    def __init__(self, source: str, plugins: Sequence[Plugin]) -> None:
+        self.source = source
+        self.plugins = [p for p in plugins if p.has_extraction and p.is_extract_compatible(source)]
+        self._cache: dict[tuple[str, str | None], BoundField] = {}
+
+    def fields(self) -> list[FieldInfo]:
+        infos = [g.info for g in GENERIC_FIELDS.values()]
+        for plugin in self.plugins:
+            infos.extend(plugin.fields)
+        return infos
+
+    def has_field(self, name: str) -> bool:
+        return name in GENERIC_FIELDS or any(f.name == name for p in self.plugins for f in p.fields)
+
+    def resolve(self, name: str, arg: str | None = None) -> BoundField:
+        """Bind ``name`` (and its argument) or raise :class:`UnknownFieldError` / :class:`FieldArgError`."""
+        cached = self._cache.get((name, arg))
+        if cached is not None:
+            return cached
+        bound = self._resolve(name, arg)
+        self._cache[(name, arg)] = bound
+        return bound
+
+    def _resolve(self, name: str, arg: str | None) -> BoundField:
+        text = name if arg is None else f"{name}[{arg}]"
+        generic = GENERIC_FIELDS.get(name)
+        if generic is not None:
+            if arg is not None:
+                raise FieldArgError(
+                    f"filter '{text}': {name} does not allow nor require an argument but one is provided: {arg}"
+                )
+            return BoundGeneric(generic.info, None, generic)
+        for plugin in self.plugins:
+            for field_id, info in enumerate(plugin.fields):
+                if info.name == name:
+                    return PluginField(info, arg, plugin, field_id, bind_arg(info, arg, text))
+        raise UnknownFieldError(f"filter_check called with nonexistent field {text}")
