@@ -29,3 +29,7 @@ class EventError(FalcoplugError):
 
 class CaptureError(FalcoplugError):
     """A capture file cannot be read or written."""
+
+
+class FieldError(FalcoplugError):
+    """A field reference that does not resolve: unknown name or a bad argument."""

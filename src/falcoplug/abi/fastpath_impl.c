@@ -228,7 +228,22 @@ int fp_extract_batch(void* fn, ss_plugin_t* s, ss_plugin_field_extract_input* in
 		ss_plugin_rc rc = extract(s, &ei, in);
 		for (uint32_t j = 0; j < nf; j++) {
 			const ss_plugin_extract_field* f = &in->fields[j];
-			if (rc != SS_PLUGIN_SUCCESS || f->res_len == 0) {
+			if (rc != SS_PLUGIN_SUCCESS && nf > 1) {
+				/* libsinsp asks for one field per call: a failing call costs only that field its
+				 * value. Ask again field by field so that the others keep theirs. */
+				ss_plugin_extract_field* all = in->fields;
+				in->fields = &all[j];
+				in->num_fields = 1;
+				all[j].res_len = 0;
+				ss_plugin_rc rc1 = extract(s, &ei, in);
+				in->fields = all;
+				in->num_fields = nf;
+				if (rc1 != SS_PLUGIN_SUCCESS) all[j].res_len = 0;
+			} else if (rc != SS_PLUGIN_SUCCESS) {
+				counts[j] = FP_NO_VALUE;
+				continue;
+			}
+			if (f->res_len == 0) {
 				counts[j] = FP_NO_VALUE;
 				continue;
 			}

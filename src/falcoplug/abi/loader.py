@@ -485,8 +485,26 @@ class CExtractor(Extractor):
             evt_input.evtnum = evtnums[i]
             rc = fn(self.plugin._state, evt_input, self._input)
             for j, (cf, req) in enumerate(zip(self._cfields, self.fields)):
-                cols[j].append(None if rc != Rc.SUCCESS or cf.res_len == 0 else self._read_values(cf, req))
+                if rc != Rc.SUCCESS and len(self.fields) > 1 and not self._retry_one(fn, evt_input, j):
+                    cols[j].append(None)
+                    continue
+                if rc != Rc.SUCCESS and len(self.fields) == 1:
+                    cols[j].append(None)
+                    continue
+                cols[j].append(None if cf.res_len == 0 else self._read_values(cf, req))
         return cols
+
+    def _retry_one(self, fn: Any, evt_input: Any, j: int) -> bool:
+        """After a failing call, ask for field ``j`` alone, as libsinsp (one field per call) would."""
+        one = self._input
+        one.fields = self._cfields + j
+        one.num_fields = 1
+        self._cfields[j].res_len = 0
+        try:
+            return fn(self.plugin._state, evt_input, one) == Rc.SUCCESS
+        finally:
+            one.fields = self._cfields
+            one.num_fields = len(self.fields)
 
     def _read_values(self, cf: Any, req: FieldRequest) -> Any:
         n = int(cf.res_len)

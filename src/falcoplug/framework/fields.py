@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..abi.constants import FIELD_TYPE_NAMES, UINT64_MAX
-from ..errors import PluginLoadError
+from ..errors import FieldError, PluginLoadError
 from ..filter.fields import FieldInfo
 
 KNOWN_PROPERTIES = ("hidden", "info", "conversation")
 
 
-class FieldArgError(ValueError):
+class FieldArgError(FieldError, ValueError):
     """A field reference whose argument breaks the field's rules (libsinsp's message)."""
 
 

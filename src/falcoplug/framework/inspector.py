@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..abi.constants import Rc
-from ..errors import FalcoplugError, PluginError
+from ..errors import FalcoplugError, PluginError, PluginLoadError
 from ..events import PPME_ASYNCEVENT_E, PPME_PLUGINEVENT_E, Event, EventBatch
 from .generic import GenericContext, plugin_info_text
 from .loading import load_backend
@@ -120,7 +120,11 @@ class Inspector(GenericContext):
     def register(self, plugin: Plugin | str | os.PathLike[str]) -> Plugin:
         """Register a plugin (or load one from a library path / SDK reference) without initializing it."""
         if not isinstance(plugin, Plugin):
-            plugin = Plugin(load_backend(plugin))
+            try:
+                backend = load_backend(plugin)
+            except PluginLoadError as exc:
+                raise PluginLoadError(f"cannot load plugin {os.fspath(plugin)}: {exc}", plugin=os.fspath(plugin)) from None
+            plugin = Plugin(backend)
         self.manager.add(plugin)
         self._resolvers.clear()
         return plugin

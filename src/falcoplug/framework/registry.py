@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..backend import FieldRequest
+from ..errors import FieldError
 from ..filter.fields import FieldInfo
 from .fields import FieldArg, FieldArgError, bind_arg
 from .generic import GENERIC_FIELDS, GenericField
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from .plugin import Plugin
 
 
-class UnknownFieldError(LookupError):
+class UnknownFieldError(FieldError, LookupError):
     """No field of the source has this name."""
 
 

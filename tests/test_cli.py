@@ -1,0 +1,125 @@
+"""The command line: inspect, run (specs, formats, JSON, falco.yaml), and its error handling."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from cbuild import build_plugin, cstr
+from click.testing import CliRunner
+
+from falcoplug.cli.main import main
+
+
+@pytest.fixture(scope="module")
+def src() -> str:
+    return str(build_plugin("source_plugin"))
+
+
+@pytest.fixture(scope="module")
+def ext() -> str:
+    return str(build_plugin("extractor_plugin"))
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_run_with_format(src, ext):
+    code, out, _ = run("run", "-p", f"{src}|{{}}|count=3", "-p", ext,
+                       "-o", "%evt.num %test.value %ext.list.str %ext.key[x] %ext.bool %ext.ip6 %ext.odd")  # fmt: skip
+    assert code == 0
+    assert out.splitlines() == [
+        "1 0 (a0,b0) x=0 true 2001:db8:: <NA>",
+        "2 1 (a1,b1) x=1 false 2001:db8::1 odd1",
+        "3 2 (a2,b2) x=2 false 2001:db8::2 <NA>",
+    ]
+
+
+def test_run_default_format(src):
+    code, out, _ = run("run", "-p", f"{src}||count=2")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("1 ") and lines[0].endswith('[testsrc] {"value": 0}')
+
+
+def test_run_json(src, ext):
+    code, out, _ = run("run", "-p", f"{src}||count=2", "-p", ext, "--json", "-o", "%evt.num %ext.str %ext.list.u64 %ext.bool %ext.odd")
+    assert code == 0
+    docs = [json.loads(line) for line in out.splitlines()]
+    assert docs[0] == {"evt.num": 1, "ext.str": "v0", "ext.list.u64": [0, 1, 2], "ext.bool": True, "ext.odd": None}
+
+
+def test_max_events(src):
+    code, out, _ = run("run", "-p", f"{src}||count=100,batch=7", "-n", "10", "-o", "%evt.num")
+    assert code == 0 and out.split() == [str(i) for i in range(1, 11)]
+
+
+def test_falco_yaml(src, ext, tmp_path):
+    config = tmp_path / "falco.yaml"
+    config.write_text(
+        "plugins:\n"
+        f"  - name: testsrc\n    library_path: {src}\n    init_config:\n      payload_prefix: 'x'\n    open_params: 'count=2'\n"
+        f"  - name: testext\n    library_path: {ext}\n"
+        "  - name: unused\n    library_path: /nope.so\n"
+        "load_plugins: [testsrc, testext]\n"
+    )
+    code, out, err = run("run", "-c", str(config), "-o", "%test.str %ext.str")
+    assert code == 0, err
+    assert out.splitlines() == ["x0 v0", "x1 v1"]
+
+
+def test_errors_are_one_line(src):
+    code, out, err = run("run", "-p", "/nope/libx.so")
+    assert code == 1
+    assert err.strip().splitlines() == [
+        "falcoplug: error: cannot load plugin /nope/libx.so: can't load plugin dynamic library: "
+        "/nope/libx.so: cannot open shared object file: No such file or directory"
+    ]
+    code, _, err = run("run", "-p", f"{src}|not json|count=1")
+    assert code == 1 and err.strip() == "falcoplug: error: error in plugin testsrc: init config is not a valid json"
+    code, _, err = run("run", "-p", f"{src}||count=1", "-o", "%test.nope")
+    assert code == 1 and "nonexistent field test.nope" in err
+    code, _, err = run("run", "-p", f"{src}||count=5,fail_at=2")
+    assert code == 1 and err.strip().endswith("plugin testsrc: failed at event 2")
+
+
+def test_inspect_text_and_json(src):
+    code, out, _ = run("inspect", src)
+    assert code == 0
+    assert "testsrc 0.2.1" in out and "test.value" in out and "Open params" in out
+    code, out, _ = run("inspect", src, "--json")
+    doc = json.loads(out)
+    assert doc["name"] == "testsrc" and doc["id"] == 999 and doc["event_source"] == "test"
+    assert doc["capabilities"] == ["event sourcing", "field extraction"]
+    assert {f["name"] for f in doc["fields"]} >= {"test.value", "test.str"}
+    assert doc["init_schema"]["type"] == "object"
+    assert doc["open_params"]
+
+
+def test_inspect_with_failing_init_still_shows_the_plugin():
+    lib = str(build_plugin("broken_plugin", {"INIT_FAIL": None}))
+    code, out, _ = run("inspect", lib, "--json")
+    assert code == 0
+    assert json.loads(out)["init_error"] == "could not initialize plugin: init failed on purpose"
+
+
+def test_inspect_broken_plugin_fails():
+    lib = str(build_plugin("broken_plugin", {"API_VERSION": cstr("4.0.0")}))
+    code, _, err = run("inspect", lib)
+    assert code == 1 and "major versions disagree" in err
+
+
+def test_fastpath_and_abi_mode_print_the_same(src, ext):
+    """The compiled fast path and the pure ABI-mode fallback give identical output."""
+    args = [sys.executable, "-m", "falcoplug", "run", "-p", f"{src}||count=50,batch=8", "-p", ext, "-o",
+            "%evt.num %test.str %ext.u64 %ext.rel %ext.abs %ext.bool %ext.ip4 %ext.ip6 %ext.net %ext.list.u64 "
+            "%ext.list.str %ext.list.empty %ext.list.ip %ext.key[k] %ext.idx[2] %ext.opt %ext.odd %ext.fail"]  # fmt: skip
+    fast = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    slow = subprocess.run(args, capture_output=True, text=True, check=True,
+                          env={**os.environ, "FALCOPLUG_NO_FASTPATH": "1"}).stdout  # fmt: skip
+    assert fast == slow and len(fast.splitlines()) == 50
