@@ -164,3 +164,11 @@ def test_one_extract_call_per_event_per_plugin(host):
     plan = host.plan("test", ["ext.u64", "ext.str", "ext.list.u64", "test.value", "test.str"])
     assert len(plan._extractors) == 2
     assert sorted(len(cols) for _, _, cols, _ in plan._extractors) == [2, 3]
+
+
+def test_value_offsets(host):
+    event = next(iter(host.events()))
+    (value, where), (num, none) = host.value_offsets(event, ["test.str", "test.value"])
+    assert value == "0" and where == (38, 1)
+    assert num == 0 and none == (0, 0)
+    assert event.data[where[0] : where[0] + where[1]] == b"0"

@@ -494,6 +494,33 @@ class CExtractor(Extractor):
                 cols[j].append(None if cf.res_len == 0 else self._read_values(cf, req))
         return cols
 
+    def extract_offsets(
+        self, buf: bytes | memoryview, offset: int, evtnum: int, source: str | None
+    ) -> list[tuple[Any, tuple[int, int] | None]]:
+        """Each field's value with where it lies in the event (``start, length``), when the plugin
+        reports value offsets (``None`` when it does not)."""
+        offsets = ffi.new("ss_plugin_extract_value_offsets*")
+        evt_input = ffi.new("ss_plugin_event_input*")
+        evt_input.evtsrc = self._source(source)
+        data = ffi.from_buffer("uint8_t[]", buf)
+        evt_input.evt = ffi.cast("ss_plugin_event*", data + offset)
+        evt_input.evtnum = evtnum
+        for cf in self._cfields:
+            cf.res_len = 0
+        self._input.value_offsets = offsets
+        try:
+            rc = self.plugin._fn["extract_fields"](self.plugin._state, evt_input, self._input)
+            result = []
+            for j, (cf, req) in enumerate(zip(self._cfields, self.fields)):
+                value = None if rc != Rc.SUCCESS or cf.res_len == 0 else self._read_values(cf, req)
+                where = None
+                if offsets.start != ffi.NULL and offsets.length != ffi.NULL:
+                    where = (int(offsets.start[j]), int(offsets.length[j]))
+                result.append((value, where))
+            return result
+        finally:
+            self._input.value_offsets = ffi.NULL
+
     def _retry_one(self, fn: Any, evt_input: Any, j: int) -> bool:
         """After a failing call, ask for field ``j`` alone, as libsinsp (one field per call) would."""
         one = self._input

@@ -180,6 +180,23 @@ class Inspector(GenericContext):
             extractor = self._single[bound.key] = plugin.backend.extractor([bound.request])
         return extractor.extract_event(event.buf, event.offset, event.num, event.source)[0]
 
+    def value_offsets(self, event: Event, fields: Sequence[str]) -> list[tuple[Any, tuple[int, int] | None]]:
+        """Plugin fields' values with their ``(start, length)`` in the event, as the plugin reports them
+        (API 3.11 value offsets; ``None`` where the plugin reports none)."""
+        resolver = self.resolver(event.source or "")
+        bound = [resolver.resolve(*split_field_ref(f)) for f in fields]
+        out: list[tuple[Any, tuple[int, int] | None]] = []
+        for b in bound:
+            if not isinstance(b, PluginField):
+                out.append((b.generic.get(self, event), None))
+                continue
+            extractor = b.plugin.backend.extractor([b.request])
+            if not hasattr(extractor, "extract_offsets"):
+                out.append((self.field_value(event, b.text), None))
+                continue
+            out.append(extractor.extract_offsets(event.buf, event.offset, event.num, event.source)[0])
+        return out
+
     # -- generic-field context ----------------------------------------------------------------------
     def plugin_for_event(self, event: Event) -> Plugin | None:
         plugin_id = event.plugin_id
