@@ -96,7 +96,7 @@ class Event:
     __slots__ = ("buf", "offset", "num", "source", "_host")
 
     def __init__(
-        self, buf: bytes | memoryview, offset: int = 0, num: int = 0, source: str | None = None, host: object = None
+        self, buf: bytes | bytearray | memoryview, offset: int = 0, num: int = 0, source: str | None = None, host: object = None
     ) -> None:
         self.buf = buf
         self.offset = offset
@@ -189,10 +189,11 @@ class Event:
 
 
 class EventBatch:
-    """Events laid end to end in ``data``; ``offsets[i]`` is where event ``i`` starts.
+    """Events in one buffer: ``offsets[i]`` is where event ``i`` starts in ``data``.
 
-    The host copies what a plugin returns into a batch, so a batch stays valid after the plugin's
-    next call; readers make events from it without copying them one by one.
+    Events need not be contiguous (a capture reader's batch is its chunk buffer, block headers
+    included). The host copies what a plugin returns into a batch, so a batch stays valid after the
+    plugin's next call; readers make events from it without copying them one by one.
     """
 
     __slots__ = ("data", "offsets")
