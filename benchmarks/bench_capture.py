@@ -10,6 +10,7 @@ Prints events/s and MB/s (MB of uncompressed capture) for the best of ``--repeat
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 import json
 import os
 import platform
@@ -57,7 +58,7 @@ def make_payload(i: int, size: int, noise: bytes) -> bytes:
     return (head + noise[start : start + size])[: max(size - 2, 0)] + b'"}'
 
 
-def make_batches(n: int, payload: int, batch_size: int) -> list[EventBatch]:
+def make_batches(n: int, payload: int, batch_size: int, plugin_id: int = 1) -> list[EventBatch]:
     """Plugin events with payloads of about ``payload`` bytes (sizes vary by +-25%)."""
     noise = random.Random(0).randbytes(1 << 16).hex().encode()
     batches: list[EventBatch] = []
@@ -65,7 +66,7 @@ def make_batches(n: int, payload: int, batch_size: int) -> list[EventBatch]:
     for i in range(n):
         size = payload + (i * 7919) % (payload // 2 + 1) - payload // 4
         body = make_payload(i, size, noise)
-        events.append(encode_plugin_event(body, ts=1_700_000_000_000_000_000 + i, plugin_id=1))
+        events.append(encode_plugin_event(body, ts=1_700_000_000_000_000_000 + i, plugin_id=plugin_id))
         if len(events) == batch_size:
             batches.append(EventBatch.from_events(events))
             events = []
@@ -108,6 +109,34 @@ def bench_read_events(path: str, capture_bytes: int, label: str) -> Result:
     return Result(f"iterate Events {label}", count, seconds, capture_bytes, os.path.getsize(path))
 
 
+def bench_replay(path: str, capture_bytes: int, label: str, fields: list[str]) -> Result:
+    """Replay through the inspector (sources mapped by the test source plugin, ID 999), extracting
+    ``fields`` with the C test extractor plugin."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    import cbuild
+
+    from falcoplug.framework import Inspector
+    from falcoplug.framework.capture_io import CaptureInput
+
+    host = Inspector()
+    host.load(str(cbuild.build_plugin("source_plugin")), "{}")
+    host.load(str(cbuild.build_plugin("extractor_plugin")), "")
+    start = time.perf_counter()
+    count = 0
+    capture = CaptureInput(host, path)
+    plan = None
+    for batch in capture.batches():
+        if fields:
+            plan = plan or host.plan(batch.source, fields)
+            plan.columns(batch)
+        count += len(batch)
+    seconds = time.perf_counter() - start
+    capture.close()
+    host.destroy()
+    name = f"replay {label}" + (f" + {','.join(fields)}" if fields else "")
+    return Result(name, count, seconds, capture_bytes, os.path.getsize(path))
+
+
 def machine() -> dict[str, object]:
     return {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()}
 
@@ -138,6 +167,13 @@ def main(argv: list[str] | None = None) -> int:
             results.append(
                 best_of(args.repeat, partial(bench_read_events, path, written.capture_bytes, label))
             )
+            if not compress:
+                replay_path = os.path.join(tmp, "replay.scap")
+                with CaptureWriter(replay_path) as writer:
+                    for batch in make_batches(args.events, args.payload, args.batch_size, plugin_id=999):
+                        writer.write_batch(batch)
+                for fields in ([], ["ext.str"]):
+                    results.append(best_of(args.repeat, partial(bench_replay, replay_path, written.capture_bytes, label, fields)))
 
     if args.json:
         rows = [asdict(r) | {"events_per_s": r.events_per_s, "mb_per_s": r.mb_per_s} for r in results]

@@ -24,11 +24,13 @@ config_option = click.option(
 )
 
 
-def gather_specs(plugin_specs: Sequence[str], config_file: str | None) -> tuple[list[PluginSpec], FalcoConfig | None]:
+def gather_specs(
+    plugin_specs: Sequence[str], config_file: str | None, allow_empty: bool = False
+) -> tuple[list[PluginSpec], FalcoConfig | None]:
     config = load_falco_config(config_file) if config_file else None
     specs = list(config.plugins) if config else []
     specs += [PluginSpec.parse(text) for text in plugin_specs]
-    if not specs:
+    if not specs and not allow_empty:
         raise ConfigError("no plugin given: use -p SPEC or -c falco.yaml")
     return specs, config
 
