@@ -1,0 +1,207 @@
+"""Output formats: ``%field``, ``%field[arg]``, ``%transformer(field)`` and ``%20field`` tokens.
+
+As libsinsp's formatter: after ``%`` and an optional width, the token is the **longest prefix** of the
+rest that parses as a field or transformer expression *and* compiles for the source, so
+``%ka.user.name)`` is the field followed by the text ``)``. There is no ``%%`` escape and no
+``%(field)`` syntax. A leading ``*`` means "print ``<NA>`` for missing values" (Falco always
+behaves so; a format without it still renders ``<NA>`` here, see :meth:`OutputFormat.complete`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import ast
+from .compiler import CompiledOperand, compile_operand
+from .errors import FilterError
+from .fields import BoundField, FieldInfo, FieldResolver, ValueSource
+from .parser import parse_operand
+from .render import NA, render_json, render_text
+
+_WIDTH = re.compile(r"[0-9]+")
+_TOKEN_END = re.compile(r"[A-Za-z0-9_\])]")
+
+
+@dataclass(eq=False)
+class Token:
+    """A literal (``operand`` None) or a field/transformer with its width (0 = natural)."""
+
+    literal: str = ""
+    operand: CompiledOperand | None = None
+    width: int = 0
+    info: FieldInfo | None = None  # how to render the value (the transformed type for transformers)
+
+
+class OutputFormat:
+    """A compiled output format; ``text(values)`` renders it, ``json_fields(values)`` gives
+    ``output_fields`` as Falco builds them (plain fields by name; a transformer's inner fields)."""
+
+    def __init__(self, fmt: str, tokens: list[Token], require_all: bool) -> None:
+        self.format = fmt
+        self.tokens = tokens
+        self.require_all = require_all
+        operands = [t.operand for t in tokens if t.operand is not None]
+        seen: dict[int, BoundField] = {}
+        for op in operands:
+            for f in op.fields:
+                seen.setdefault(id(f), f)
+        self.fields: tuple[BoundField, ...] = tuple(seen.values())
+        self.keys: tuple[str, ...] = tuple(op.text for op in operands)
+        self._render = _make_renderer(tokens)
+
+    def text(self, values: ValueSource) -> str:
+        return self._render(values.value)
+
+    def render(self, getter: Callable[[Any], Any]) -> str:
+        return self._render(getter)
+
+    def complete(self, values: ValueSource) -> str | None:
+        """libsinsp's behaviour without the leading ``*``: None when any value is missing."""
+        getter = values.value
+        for token in self.tokens:
+            if token.operand is not None and token.operand.get(getter) is None:
+                return None
+        return self._render(getter)
+
+    def json_fields(self, values: ValueSource) -> dict[str, Any]:
+        getter = values.value
+        out: dict[str, Any] = {}
+        for token in self.tokens:
+            op = token.operand
+            if op is None:
+                continue
+            if isinstance(op.node, ast.Field):
+                out[op.text] = render_json(token.info, op.get(getter))  # type: ignore[arg-type]
+                continue
+            for name, bf in op.raw_fields:
+                out[name] = render_json(bf.info, getter(bf))
+        return out
+
+
+def compile_format(
+    fmt: str,
+    resolver: FieldResolver,
+    bound: dict[tuple[str, str | None], BoundField] | None = None,
+) -> OutputFormat:
+    """Compile an output format for one source; raise FilterError (libsinsp's texts) when invalid."""
+    if fmt == "":
+        raise FilterError("empty formatting token")
+    require_all = not fmt.startswith("*")
+    body = fmt if require_all else fmt[1:]
+    cache = bound if bound is not None else {}
+    tokens: list[Token] = []
+    literal_start = 0
+    i = 0
+    while i < len(body):
+        if body[i] != "%":
+            i += 1
+            continue
+        if i > literal_start:
+            tokens.append(Token(literal=body[literal_start:i]))
+        token, i = _field_token(body, i, resolver, cache)
+        tokens.append(token)
+        literal_start = i
+    if literal_start < len(body):
+        tokens.append(Token(literal=body[literal_start:]))
+    return OutputFormat(fmt, tokens, require_all)
+
+
+def _field_token(
+    body: str, percent: int, resolver: FieldResolver, cache: dict[tuple[str, str | None], BoundField]
+) -> tuple[Token, int]:
+    if percent == len(body) - 1:
+        raise FilterError("invalid formatting syntax: formatting cannot end with a %")
+    start = percent + 1
+    width = 0
+    digits = _WIDTH.match(body, start)
+    if digits is not None:
+        if digits.end() == len(body):
+            raise FilterError("invalid formatting syntax: formatting cannot end with a number")
+        width = int(digits.group(0))
+        start = digits.end()
+    found = _longest_operand(body, start, resolver, cache)
+    if found is None:
+        raise FilterError(f"unknown filter: {body[start:]}")
+    operand, end = found
+    info = (
+        operand.raw_fields[0][1].info
+        if isinstance(operand.node, ast.Field)
+        else FieldInfo(name=operand.text, ftype=operand.typed.ftype, is_list=operand.typed.is_list)
+    )
+    return Token(operand=operand, width=width, info=info), end
+
+
+def _longest_operand(
+    body: str, start: int, resolver: FieldResolver, cache: dict[tuple[str, str | None], BoundField]
+) -> tuple[CompiledOperand, int] | None:
+    """The longest prefix of ``body[start:]`` that parses as an operand and compiles.
+
+    The greedy parse is the longest syntactic candidate; only when it fails (syntax, unknown field,
+    bad argument or type) are shorter prefixes tried, each one needing to parse completely.
+    """
+    limit = len(body)
+    try:
+        node, end = parse_operand(body, start)
+        compiled = _try_compile(node, resolver, cache)
+        if compiled is not None:
+            return compiled, end
+        limit = end - 1
+    except FilterError as exc:
+        limit = min(limit, exc.pos.idx + 1 if exc.pos is not None else limit)
+    for end in range(limit, start, -1):
+        if not _TOKEN_END.match(body, end - 1):
+            continue
+        try:
+            node, parsed_end = parse_operand(body[:end], start)
+        except FilterError:
+            continue
+        if parsed_end != end:
+            continue
+        compiled = _try_compile(node, resolver, cache)
+        if compiled is not None:
+            return compiled, end
+    return None
+
+
+def _try_compile(
+    node: ast.Operand, resolver: FieldResolver, cache: dict[tuple[str, str | None], BoundField]
+) -> CompiledOperand | None:
+    try:
+        return compile_operand(node, resolver, cache)
+    except FilterError:
+        return None
+
+
+def _make_renderer(tokens: list[Token]) -> Callable[[Callable[[Any], Any]], str]:
+    """One closure per token, joined: rendering an alert is a loop over precomputed parts."""
+    parts: list[Callable[[Callable[[Any], Any]], str]] = []
+    for token in tokens:
+        if token.operand is None:
+            parts.append(_literal(token.literal))
+        else:
+            parts.append(_value_part(token))
+
+    def render(getter: Callable[[Any], Any]) -> str:
+        return "".join([part(getter) for part in parts])
+
+    return render
+
+
+def _literal(text: str) -> Callable[[Callable[[Any], Any]], str]:
+    return lambda getter: text
+
+
+def _value_part(token: Token) -> Callable[[Callable[[Any], Any]], str]:
+    get = token.operand.get  # type: ignore[union-attr]
+    info = token.info
+    width = token.width
+
+    def part(getter: Callable[[Any], Any]) -> str:
+        value = get(getter)
+        text = NA if value is None else render_text(info, value)  # type: ignore[arg-type]
+        return text.ljust(width)[:width] if width else text
+
+    return part

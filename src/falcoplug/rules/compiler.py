@@ -1,0 +1,324 @@
+"""Compile the collected items: lists, then macros, then every rule of a known source.
+
+Follows Falco's ``rule_loader::compiler``: list items naming an earlier list are expanded one level;
+every macro is parsed and macro-resolved (so a broken unused macro still fails the load); a macro
+sees the macros defined before it, a rule sees all of them; disabled rules are compiled too; a
+rule's output is validated before its condition; unused lists and macros are warnings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..filter import (
+    RULES_MAX_DEPTH,
+    BoundField,
+    CompiledFilter,
+    FieldResolver,
+    FilterError,
+    OutputFormat,
+    ast,
+    compile_filter,
+    compile_format,
+    parse,
+)
+from .collector import Collector, RuleLoadError, fail
+from .expansion import MacroResolution, exception_condition, resolve_list, resolve_macros, unsafe_na_check
+from .items import RuleInfo
+from .messages import UNUSED_LIST, UNUSED_MACRO, WARNING_UNSAFE_NA_CHECK
+from .priority import Priority
+from .results import Context, ErrorCode, LoadResult, WarningCode
+
+_UNKNOWN_MARKERS = ("nonexistent field", "invalid formatting token", "unknown event type", "unknown filter:")
+
+
+@dataclass(frozen=True)
+class AppendOutput:
+    """One ``append_output`` entry of falco.yaml (all match conditions must hold)."""
+
+    source: str | None = None
+    tags: frozenset[str] = frozenset()
+    rule: str | None = None
+    extra_output: str = ""
+    extra_fields: tuple[tuple[str, str, bool], ...] = ()  # (key, format, raw)
+
+    def matches(self, rule: RuleInfo) -> bool:
+        return (
+            (not self.source or self.source == rule.source)
+            and self.tags <= rule.tags
+            and (not self.rule or self.rule == rule.name)
+        )
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    append_output: tuple[AppendOutput, ...] = ()
+    suggested_output: bool = True  # append "foo_bar=%foo.bar" for plugin fields flagged addOutput
+
+
+@dataclass(eq=False)
+class ExtraField:
+    key: str
+    format: OutputFormat
+    raw: bool
+
+
+@dataclass(eq=False)
+class CompiledRule:
+    """A rule ready to match: its filter, its output format and its metadata."""
+
+    name: str
+    source: str
+    description: str
+    priority: Priority
+    tags: frozenset[str]
+    enabled: bool
+    condition: str  # the compiled condition as libsinsp prints it (macros, lists and exceptions in)
+    filter: CompiledFilter
+    output: str
+    output_format: OutputFormat
+    extra_fields: tuple[ExtraField, ...] = ()
+    exception_fields: frozenset[str] = frozenset()
+    capture: bool = False
+    capture_duration: int = 0
+    order: int = 0  # evaluation order: the position of the rule's first definition
+
+    @property
+    def fields(self) -> tuple[BoundField, ...]:
+        return self.filter.fields
+
+
+@dataclass
+class CompiledCollection:
+    rules: list[CompiledRule] = field(default_factory=list)
+    lists: dict[str, list[str]] = field(default_factory=dict)
+    macros: dict[str, ast.Node] = field(default_factory=dict)
+
+
+@dataclass
+class _Compiler:
+    collector: Collector
+    sources: Mapping[str, FieldResolver]
+    options: CompileOptions
+    result: LoadResult
+    lists: dict[str, list[str]] = field(default_factory=dict)
+    list_used: dict[str, bool] = field(default_factory=dict)
+    macros: dict[str, ast.Node] = field(default_factory=dict)
+    macro_used: dict[str, bool] = field(default_factory=dict)
+    bound: dict[str, dict[tuple[str, str | None], BoundField]] = field(default_factory=dict)
+
+    # lists --------------------------------------------------------------------------------------
+    def compile_lists(self) -> None:
+        for info in self.collector.lists.values():
+            items: list[str] = []
+            for item in info.items:
+                ref = self.collector.lists.get(item)
+                if ref is not None and ref.index < info.visibility:
+                    self.list_used[ref.name] = True
+                    items.extend(ref.items)
+                else:
+                    items.append(item)
+            self.lists[info.name] = items
+            self.list_used.setdefault(info.name, False)
+
+    def parse_condition(self, condition: str, ctx: Context) -> ast.Node:
+        """Substitute lists (text), then parse; a syntax error is LOAD_ERR_COMPILE_CONDITION."""
+        for name, items in self.lists.items():
+            condition, used = resolve_list(condition, name, items)
+            if used:
+                self.list_used[name] = True
+        try:
+            return parse(condition, RULES_MAX_DEPTH)
+        except FilterError as exc:
+            pos = exc.pos
+            where = ctx.condition(pos.idx, pos.line, pos.col, condition) if pos is not None else ctx
+            raise RuleLoadError(ErrorCode.LOAD_ERR_COMPILE_CONDITION, exc.message, where) from None
+
+    # macros -------------------------------------------------------------------------------------
+    def compile_macros(self) -> None:
+        infos = list(self.collector.macros.values())
+        for info in infos:
+            assert info.cond_ctx is not None
+            self.macros[info.name] = self.parse_condition(info.cond, info.cond_ctx)
+            self.macro_used.setdefault(info.name, False)
+        for info in infos:
+            visible = {m.name: self.macros[m.name] for m in infos if m.index < info.visibility}
+            resolution = resolve_macros(self.macros[info.name], visible)
+            self._check_resolution(resolution, info.cond, info.ctx)
+            self.macros[info.name] = resolution.node
+
+    def _check_resolution(self, resolution: MacroResolution, condition: str, ctx: Context) -> None:
+        problem = resolution.first_problem()
+        if problem is not None:
+            message, pos = problem
+            raise fail(message, ctx.condition(pos.idx, pos.line, pos.col, condition))
+        for name in resolution.resolved:
+            self.macro_used[name] = True
+
+    # rules --------------------------------------------------------------------------------------
+    def compile_rules(self) -> list[CompiledRule]:
+        out: list[CompiledRule] = []
+        for info in self.collector.rules.values():
+            if info.unknown_source:
+                continue
+            compiled = self.compile_rule(info)
+            if compiled is not None:
+                out.append(compiled)
+        return out
+
+    def compile_rule(self, info: RuleInfo) -> CompiledRule | None:
+        resolver = self.sources.get(info.source)
+        if resolver is None:
+            raise fail(f"Unknown source at compile-time{info.source}", info.ctx)
+        bound = self.bound.setdefault(info.source, {})
+        condition = info.cond
+        exception_fields: set[str] = set()
+        if info.exceptions:
+            condition, exception_fields = exception_condition(condition, info.exceptions)
+        output_text = self._output_text(info, resolver)
+        assert info.output_ctx is not None and info.cond_ctx is not None
+        output = self._output(output_text, info, resolver, bound)
+        if output is None:
+            return None
+        extra = self._extra_fields(info, resolver, bound)
+        filt = self._condition(condition, info, resolver, bound)
+        if filt is None:
+            return None
+        return CompiledRule(
+            name=info.name,
+            source=info.source,
+            description=info.desc,
+            priority=info.priority,
+            tags=frozenset(info.tags),
+            enabled=info.enabled,
+            condition=filt.text,
+            filter=filt,
+            output=output_text,
+            output_format=output,
+            extra_fields=extra,
+            exception_fields=frozenset(exception_fields),
+            capture=info.capture,
+            capture_duration=info.capture_duration,
+            order=info.index,
+        )
+
+    def _output_text(self, info: RuleInfo, resolver: FieldResolver) -> str:
+        output = info.output
+        for extra in self.options.append_output:
+            if extra.extra_output and extra.matches(info):
+                output += " " + extra.extra_output
+        if self.options.suggested_output:
+            for f in resolver.fields():
+                if f.add_output:
+                    output += f" {f.name.replace('.', '_')}=%{f.name}"
+        return output
+
+    def _output(
+        self,
+        text: str,
+        info: RuleInfo,
+        resolver: FieldResolver,
+        bound: dict[tuple[str, str | None], BoundField],
+    ) -> OutputFormat | None:
+        assert info.output_ctx is not None
+        try:
+            return compile_format(text, resolver, bound)
+        except FilterError as exc:
+            if info.skip_if_unknown_filter and _is_unknown(exc.message):
+                self.result.add_warning(WarningCode.LOAD_UNKNOWN_FILTER, exc.message, info.output_ctx)
+                return None
+            raise RuleLoadError(ErrorCode.LOAD_ERR_COMPILE_OUTPUT, exc.message, info.output_ctx) from None
+
+    def _extra_fields(
+        self, info: RuleInfo, resolver: FieldResolver, bound: dict[tuple[str, str | None], BoundField]
+    ) -> tuple[ExtraField, ...]:
+        assert info.output_ctx is not None
+        out: list[ExtraField] = []
+        for extra in self.options.append_output:
+            if not extra.matches(info):
+                continue
+            for key, fmt, raw in extra.extra_fields:
+                try:
+                    out.append(ExtraField(key, compile_format(fmt, resolver, bound), raw))
+                except FilterError as exc:
+                    raise RuleLoadError(
+                        ErrorCode.LOAD_ERR_COMPILE_OUTPUT, exc.message, info.output_ctx
+                    ) from None
+        return tuple(out)
+
+    def _condition(
+        self,
+        condition: str,
+        info: RuleInfo,
+        resolver: FieldResolver,
+        bound: dict[tuple[str, str | None], BoundField],
+    ) -> CompiledFilter | None:
+        cond_ctx = info.cond_ctx
+        assert cond_ctx is not None
+        node = self.parse_condition(condition, cond_ctx)
+        resolution = resolve_macros(node, self.macros)
+        self._check_resolution(resolution, condition, info.ctx)
+        node = resolution.node
+        if unsafe_na_check(node):
+            self.result.add_warning(WarningCode.LOAD_UNSAFE_NA_CHECK, WARNING_UNSAFE_NA_CHECK, cond_ctx)
+        try:
+            filt = compile_filter(node, resolver, bound=bound)
+        except FilterError as exc:
+            pos = exc.pos
+            where = cond_ctx.condition(pos.idx, pos.line, pos.col, condition) if pos is not None else cond_ctx
+            if info.skip_if_unknown_filter and _is_unknown(exc.message):
+                self.result.add_warning(WarningCode.LOAD_UNKNOWN_FILTER, exc.message, where)
+                return None
+            raise RuleLoadError(ErrorCode.LOAD_ERR_COMPILE_CONDITION, exc.message, where) from None
+        for warning in filt.warnings:
+            where = cond_ctx.condition(warning.pos.idx, warning.pos.line, warning.pos.col, condition)
+            self.result.add_warning(WarningCode.LOAD_COMPILE_CONDITION, warning.message, where)
+        return filt
+
+    def warn_unused(self) -> None:
+        for name, used in self.macro_used.items():
+            if not used:
+                self.result.add_warning(
+                    WarningCode.LOAD_UNUSED_MACRO, UNUSED_MACRO, self.collector.macros[name].ctx
+                )
+        for name, used in self.list_used.items():
+            if not used:
+                self.result.add_warning(
+                    WarningCode.LOAD_UNUSED_LIST, UNUSED_LIST, self.collector.lists[name].ctx
+                )
+
+
+def _is_unknown(message: str) -> bool:
+    return any(marker in message for marker in _UNKNOWN_MARKERS)
+
+
+def compile_collection(
+    collector: Collector, sources: Mapping[str, FieldResolver], options: CompileOptions, result: LoadResult
+) -> CompiledCollection | None:
+    """Compile everything collected so far; errors go to ``result`` and give None."""
+    compiler = _Compiler(collector, sources, options, result)
+    try:
+        compiler.compile_lists()
+        compiler.compile_macros()
+        rules = compiler.compile_rules()
+    except RuleLoadError as exc:
+        result.add_error(exc.code, exc.message, exc.ctx)
+        return None
+    compiler.warn_unused()
+    return CompiledCollection(rules, compiler.lists, compiler.macros)
+
+
+def describe(rule: CompiledRule) -> dict[str, Any]:
+    """A plain description of a compiled rule (for ``rules list``-like outputs)."""
+    return {
+        "name": rule.name,
+        "source": rule.source,
+        "priority": rule.priority.text,
+        "enabled": rule.enabled,
+        "tags": sorted(rule.tags),
+        "condition": rule.condition,
+        "output": rule.output,
+        "description": rule.description,
+    }
