@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
+from .errors import FalcoplugError
 from .events import EventBatch
 
 # The entry points, by the name after ``plugin_``, in the API's slot order.
@@ -55,12 +56,65 @@ class Metric:
 
 
 class Owner(Protocol):
-    """What the host hands a plugin at init: the owner handle's behaviour."""
+    """What the host hands a plugin at init: the owner handle's behaviour.
+
+    Besides logging and the owner's last error (set by every failing host callback, read back by
+    ``get_owner_last_error``), an owner carries what the host shares with its plugins:
+    ``tables`` (a :class:`falcoplug.framework.tables.TableRegistry`, or ``None`` outside an
+    inspector), ``routines`` (a :class:`falcoplug.framework.listen.RoutinePool` for capture
+    listening), ``capabilities`` (the plugin's capability flags) and ``api_minor`` (the minor of
+    the API version the plugin requires, which decides how its own tables are checked).
+    """
+
+    name: str
+    tables: Any
+    routines: Any
+    capabilities: int
+    api_minor: int
 
     def log(self, component: str | None, message: str, severity: int) -> None: ...
 
     @property
     def last_error(self) -> str | None: ...
+
+
+class TableError(FalcoplugError):
+    """A failing state-table operation, with libsinsp's message (the owner's last error)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDescr:
+    """What ``list_table_fields`` reports of a table field: name, state type, read-only flag."""
+
+    name: str
+    type: int
+    read_only: bool
+
+
+class AsyncEventRejected(Exception):
+    """Raised by an async-event handler to refuse an event; the text is libsinsp's message, which
+    the plugin receives in its ``err`` buffer along with SS_PLUGIN_FAILURE."""
+
+
+# An async-event handler, as the framework hands it to a backend: it takes the event's bytes (a
+# copy), returns on acceptance and raises AsyncEventRejected (or any exception) to refuse it.
+AsyncHandler = Callable[[bytes], None]
+
+
+class Parser(ABC):
+    """A parsing plugin's ``parse_event``, prepared once and called for many events."""
+
+    @abstractmethod
+    def parse_batch(
+        self, batch: EventBatch, evtnums: Sequence[int], source: str, type_ok: bytes | None
+    ) -> None:
+        """Call ``parse_event`` for each event of the batch whose type ``type_ok`` accepts (all
+        when ``None``), in order. The plugin's return codes are ignored, as in libsinsp."""
+
+    def parse_event(self, buf: bytes | memoryview, offset: int, evtnum: int, source: str) -> int:
+        """Parse one event; returns the plugin's rc."""
+        self.parse_batch(EventBatch(buf, array("Q", (offset,))), (evtnum,), source, None)
+        return 0
 
 
 class Extractor(ABC):
@@ -93,6 +147,9 @@ class PluginBackend(ABC):
     """A plugin as the framework sees it, before any libsinsp rule is applied."""
 
     location: str  # the library path, or ``module:Class``, for messages
+    # Whether extracting a whole batch in one loop pays off (a C plugin, whose per-event loop runs
+    # in compiled code) or values should be extracted one by one as conditions reach them.
+    prefers_batch_extraction: bool = True
 
     @abstractmethod
     def has(self, entry_point: str) -> bool: ...
@@ -166,15 +223,47 @@ class PluginBackend(ABC):
     def extractor(self, fields: Sequence[FieldRequest]) -> Extractor:
         raise NotImplementedError
 
+    # -- event parsing -------------------------------------------------------------------------
+    def parser(self) -> Parser:
+        """``parse_event`` with the parse input (owner, table reader and writer) prepared once."""
+        raise NotImplementedError
+
+    # -- async events --------------------------------------------------------------------------
+    def set_async_event_handler(self, handler: AsyncHandler | None) -> int:
+        """Give the plugin a handler (start emitting) or ``None`` (stop, join threads): the rc.
+
+        The handler may be called from any thread until this returns with ``None``.
+        """
+        raise NotImplementedError
+
+    def dump_state(self, handler: AsyncHandler) -> int:
+        """Have the plugin send its state as async events through ``handler``, synchronously."""
+        raise NotImplementedError
+
+    # -- capture listening ---------------------------------------------------------------------
+    def capture_open(self) -> int:
+        """Notify the plugin that a capture opened; it may subscribe routines to ``owner.routines``."""
+        raise NotImplementedError
+
+    def capture_close(self) -> int:
+        raise NotImplementedError
+
 
 @dataclass
 class HostOwner:
-    """The default owner: routes plugin logs to a callable and keeps the owner's last error."""
+    """The default owner: routes plugin logs to a callable and keeps the owner's last error.
+
+    ``tables`` and ``routines`` are filled by the inspector the plugin is registered with.
+    """
 
     name: str
     logger: Callable[[str, str, int], None] | None = None
     last_error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    tables: Any = None
+    routines: Any = None
+    capabilities: int = 0
+    api_minor: int = 0
 
     def log(self, component: str | None, message: str, severity: int) -> None:
         if self.logger is not None:

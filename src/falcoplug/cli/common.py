@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import click
@@ -10,6 +11,8 @@ from ..errors import ConfigError
 from ..framework.config import FalcoConfig, PluginSpec, load_falco_config
 from ..framework.inspector import Inspector
 from ..framework.plugin import Plugin
+from ..pipeline import RuleSettings
+from ..rules import AppendOutput, Priority
 
 plugin_option = click.option(
     "-p",
@@ -63,3 +66,61 @@ def choose_input(loaded: Sequence[tuple[PluginSpec, Plugin]]) -> tuple[Plugin, s
     if not sourcing:
         raise ConfigError("no plugin with event sourcing capability was given as input")
     raise ConfigError("several sourcing plugins: give open params (SPEC|CONFIG|PARAMS) to the input plugin")
+
+
+def rule_settings(config: FalcoConfig | None, *, json_output: bool = False, priority: str | None = None,
+                  rule_matching: str | None = None) -> RuleSettings:  # fmt: skip
+    """falco.yaml's rule settings, with the command line's on top."""
+    raw = config.raw if config is not None else {}
+    settings = RuleSettings()
+    for key in ("json_output", "time_format_iso_8601", "json_include_output_property", "json_include_tags_property",
+                "json_include_message_property", "json_include_output_fields_property"):  # fmt: skip
+        if key in raw:
+            setattr(settings, key, bool(raw[key]))
+    if "priority" in raw:
+        settings.min_priority = str(raw["priority"])
+    if "rule_matching" in raw:
+        settings.rule_matching = str(raw["rule_matching"])
+    settings.append_output = tuple(_append_output(entry) for entry in raw.get("append_output") or [])
+    settings.json_output = settings.json_output or json_output
+    settings.min_priority = priority or settings.min_priority
+    settings.rule_matching = rule_matching or settings.rule_matching
+    if settings.rule_matching not in ("first", "all"):
+        raise ConfigError(f"rule_matching must be 'first' or 'all', not {settings.rule_matching!r}")
+    if Priority.parse(settings.min_priority) is None:
+        raise ConfigError(f"invalid priority {settings.min_priority!r}")
+    return settings
+
+
+def _append_output(entry: object) -> AppendOutput:
+    if not isinstance(entry, dict):
+        raise ConfigError("append_output entries must be mappings")
+    match = entry.get("match") or {}
+    fields: list[tuple[str, str, bool]] = []
+    for item in entry.get("extra_fields") or []:
+        if isinstance(item, str):
+            fields.append((item, "%" + item, True))
+        elif isinstance(item, dict):
+            fields += [(str(k), str(v), False) for k, v in item.items()]
+    return AppendOutput(
+        source=match.get("source"),
+        tags=frozenset(match.get("tags") or ()),
+        rule=match.get("rule"),
+        extra_output=str(entry.get("extra_output") or ""),
+        extra_fields=tuple(fields),
+    )
+
+
+def rules_paths(cli_paths: Sequence[str], config: FalcoConfig | None) -> list[str]:
+    """Rules files from -r, else from falco.yaml's ``rules_files`` (relative to the file's folder)."""
+    if cli_paths:
+        return list(cli_paths)
+    if config is None:
+        return []
+    base = config.path.parent if config.path is not None else None
+    out = []
+    for path in config.rules_files:
+        if base is not None and not os.path.isabs(path) and not os.path.exists(path) and (base / path).exists():
+            path = str(base / path)
+        out.append(path)
+    return out

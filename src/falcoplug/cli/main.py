@@ -12,7 +12,9 @@ import click
 
 from .. import __version__
 from ..errors import FalcoplugError
+from .fields_cmd import fields_command
 from .inspect_cmd import inspect_command
+from .rules_cmd import rules_group
 from .run_cmd import run_command
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,6 +48,8 @@ def main(verbose: int) -> None:
 
 main.add_command(inspect_command)
 main.add_command(run_command)
+main.add_command(fields_command)
+main.add_command(rules_group)
 
 try:  # the SDK's build command, when the SDK is installed alongside
     from .build import build_command

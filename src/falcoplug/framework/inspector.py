@@ -3,26 +3,46 @@
 This is what ``sinsp`` does for plugin sources, reshaped for Python: the unit of work is a batch
 (events laid end to end, as the plugin returned them), and fields are extracted for a whole batch
 with one plugin call per event carrying every field that plugin must give.
+
+Between reading and extraction the inspector does what ``sinsp::next`` does to an event: async
+events queued by plugins are merged in timestamp order (live inputs only), the ``threads`` table
+learns the thread of every ``syscall`` event, and every parsing plugin parses the event, in
+registration order, whatever a filter later decides. With parsing plugins present, events are
+by default handed out one at a time (``parse_mode="event"``), so that a field extracted for event
+*n* sees the state as parsers left it after event *n* and not later ones; ``parse_mode="batch"``
+parses a whole batch before handing it out, which is faster when no extractor reads state that
+parsers write.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import struct
 import time
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..abi.constants import Rc
+from ..backend import AsyncEventRejected, Metric, Parser
 from ..errors import FalcoplugError, PluginError, PluginLoadError
 from ..events import PPME_ASYNCEVENT_E, PPME_PLUGINEVENT_E, Event, EventBatch
+from .async_queue import DEFAULT_QUEUE_SIZE, TS_NONE, AsyncQueue, drain, last_ts_of, merge, set_plugin_id
 from .generic import GenericContext, plugin_info_text
+from .listen import RoutinePool
 from .loading import load_backend
 from .manager import PluginManager
 from .plugin import ALL_EVENT_TYPES, SYSCALL_SOURCE, Plugin
 from .registry import BoundField, BoundGeneric, PluginField, SourceFields
 from .fields import split_field_ref
+from .tables import TableRegistry
+from .threads import ThreadsTable
+
+log = logging.getLogger("falcoplug.inspector")
+_TID = struct.Struct("<Q")
+PARSE_MODES = ("event", "batch")
 
 _TIMEOUT_SLEEP_MIN = 0.0005
 _TIMEOUT_SLEEP_MAX = 0.02
@@ -56,6 +76,12 @@ class SourcedBatch:
         data, source, host, num = self.events.data, self.source, self.host, self.first_num
         for i, off in enumerate(self.events.offsets):
             yield Event(data, off, num + i, source, host)
+
+    def singles(self) -> Iterator[SourcedBatch]:
+        """The batch cut into one-event batches."""
+        data, offsets = self.events.data, self.events.offsets
+        for i in range(len(offsets)):
+            yield SourcedBatch(EventBatch(data, offsets[i : i + 1]), self.first_num + i, self.source, self.host)
 
 
 class FieldPlan:
@@ -103,18 +129,48 @@ class FieldPlan:
 
 
 class Inspector(GenericContext):
-    """Plugins registered together, one open input, and the events it produces."""
+    """Plugins registered together, one open input, and the events it produces.
 
-    def __init__(self, *, hostname: str | None = None) -> None:
+    ``tables`` is the state-table registry the plugins share (with the host's ``threads``
+    table); ``routines`` runs capture-listening plugins' routines; ``async_queue`` holds async
+    events waiting to enter the stream (``async_queue_size`` of them at most, as libsinsp's
+    bounded queue).
+    """
+
+    def __init__(
+        self,
+        *,
+        hostname: str | None = None,
+        parse_mode: str = "event",
+        async_queue_size: int = DEFAULT_QUEUE_SIZE,
+        routine_workers: int | None = None,
+    ) -> None:
+        if parse_mode not in PARSE_MODES:
+            raise ValueError(f"parse_mode must be one of {PARSE_MODES}, not {parse_mode!r}")
         self.manager = PluginManager()
         self.hostname = hostname or os.environ.get("FALCO_HOSTNAME") or socket.gethostname()
         self.first_ts: int | None = None
+        self.parse_mode = parse_mode
+        self.tables = TableRegistry()
+        self.threads = ThreadsTable()
+        self.tables.add(self.threads)
+        self.routines = RoutinePool(routine_workers)
+        self.async_queue = AsyncQueue(async_queue_size)
         self._resolvers: dict[str, SourceFields] = {}
         self._single: dict[tuple[object, ...], Any] = {}
+        self._parsers: dict[str | None, list[tuple[Plugin, Parser, bytes | None]]] = {}
         self._input: Plugin | None = None
         self._handle: Any = None
+        self._capture: Any = None  # the CaptureReader being replayed
+        self._live = False
+        self._open_source = SYSCALL_SOURCE
+        self._open_plugin_id = 0
+        self._async_plugins: list[Plugin] = []
+        self._listeners: list[Plugin] = []
+        self._last_ts = 0
         self._num = 0
         self._eof = False
+        self.async_delivered = 0
 
     # -- plugins ------------------------------------------------------------------------------
     def register(self, plugin: Plugin | str | os.PathLike[str]) -> Plugin:
@@ -126,7 +182,10 @@ class Inspector(GenericContext):
                 raise PluginLoadError(f"cannot load plugin {os.fspath(plugin)}: {exc}", plugin=os.fspath(plugin)) from None
             plugin = Plugin(backend)
         self.manager.add(plugin)
+        plugin.owner.tables = self.tables
+        plugin.owner.routines = self.routines
         self._resolvers.clear()
+        self._parsers.clear()
         return plugin
 
     def load(
@@ -172,8 +231,14 @@ class Inspector(GenericContext):
             bound = self.resolver(event.source).resolve(*split_field_ref(text))
         if isinstance(bound, BoundGeneric):
             return bound.generic.get(self, event)
+        return self.bound_value(event, bound)
+
+    def bound_value(self, event: Event, bound: PluginField) -> Any:
+        """One plugin field's value for one event (``None`` when it has none or is not compatible)."""
         plugin = bound.plugin
         if event.source is None or not plugin.extract_event_types[event.type]:
+            return None
+        if not plugin.is_extract_compatible(event.source):
             return None
         extractor = self._single.get(bound.key)
         if extractor is None:
@@ -222,9 +287,25 @@ class Inspector(GenericContext):
             return plugin.event_source if plugin is not None else None
         return SYSCALL_SOURCE
 
+    # -- state ----------------------------------------------------------------------------------
+    def table(self, name: str) -> Any:
+        """A state table by name (``threads``, or one a plugin added)."""
+        return self.tables[name]
+
+    def async_event_names(self) -> frozenset[str]:
+        """Every async event name a registered plugin declares (valid ``evt.type`` values)."""
+        names: set[str] = set()
+        for plugin in self.manager.plugins:
+            names |= plugin.async_events
+        return frozenset(names)
+
     # -- live input -----------------------------------------------------------------------------
     def open(self, plugin: Plugin | str | None = None, params: str = "") -> None:
-        """Open a sourcing plugin as the input (the only sourcing plugin when none is named)."""
+        """Open a sourcing plugin as the input (the only sourcing plugin when none is named).
+
+        As libsinsp's live open: every async plugin then gets its event handler and every
+        capture-listening plugin its ``capture_open``; a failure closes everything again.
+        """
         source = self._input_plugin(plugin)
         if not source.initialized:
             source.init(None)
@@ -233,6 +314,66 @@ class Inspector(GenericContext):
             source.backend.close(handle) if handle is not None else None
             raise PluginError(f"could not open plugin {source.name}: {source.last_error()}", plugin=source.name)
         self._input, self._handle, self._eof = source, handle, False
+        self._live, self._last_ts = True, 0
+        self._open_plugin_id = source.id
+        self._open_source = source.source_name
+        self._start_session()
+
+    def open_capture(self, path: str | os.PathLike[str]) -> None:
+        """Replay a ``.scap`` capture as the input: events keep the sources their plugin IDs give,
+        parsers parse them, and no async event is delivered (the capture has them already)."""
+        from ..capture import CaptureReader
+
+        reader = CaptureReader(path)
+        if reader.hostname:
+            self.hostname = reader.hostname
+        self._capture, self._eof, self._live, self._last_ts = reader, False, False, 0
+        try:
+            self._start_session()
+        except BaseException:
+            self._capture = None
+            reader.close()
+            raise
+
+    def _start_session(self) -> None:
+        """Handlers for async plugins (live only) and ``capture_open`` for listeners."""
+        try:
+            for plugin in self.manager.plugins:
+                if self._live and plugin.has_async:
+                    self._require_init(plugin)
+                    plugin.start_async(self._push_async)
+                    self._async_plugins.append(plugin)
+            for plugin in self.manager.plugins:
+                if plugin.has_capture_listening:
+                    self._require_init(plugin)
+                    plugin.capture_open()
+                    self._listeners.append(plugin)
+        except BaseException:
+            self.close()
+            raise
+
+    @staticmethod
+    def _require_init(plugin: Plugin) -> None:
+        if not plugin.initialized:
+            raise PluginError(f"plugin capability used before init: {plugin.name}", plugin.name)
+
+    def _push_async(self, plugin: Plugin, raw: bytes) -> None:
+        """The inspector's side of an async event (``sinsp::handle_plugin_async_event``); any thread."""
+        if not self._live:
+            return  # reading a capture: async events are already in it
+        source = self._open_source
+        if not plugin.is_async_compatible(source):
+            raise AsyncEventRejected(
+                f"async events of plugin '{plugin.name}' are not compatible with open event source '{source}'"
+            )
+        plugin_id = self._open_plugin_id
+        if plugin_id != 0 and _TID.unpack_from(raw, 8)[0] != TS_NONE:
+            raise AsyncEventRejected(
+                f"async events of plugin '{plugin.name}' can have no thread associated with open event source '{source}'"
+            )
+        dropped = self.async_queue.push(set_plugin_id(raw, plugin_id))
+        if dropped is not None:
+            log.warning("%s (plugin %s)", dropped, plugin.name)
 
     def _input_plugin(self, plugin: Plugin | str | None) -> Plugin:
         if isinstance(plugin, Plugin):
@@ -254,10 +395,23 @@ class Inspector(GenericContext):
         return self._input
 
     def close(self) -> None:
+        """Close the input: async handlers back (live), ``capture_close``, routines purged."""
+        for plugin in self._async_plugins:
+            plugin.stop_async()
+        self._async_plugins.clear()
+        for plugin in self._listeners:
+            plugin.capture_close()
+        self._listeners.clear()
+        self.routines.purge()
+        self.async_queue.clear()
+        self._live = False
         if self._input is not None:
             plugin, handle = self._input, self._handle
             self._input = self._handle = None
             plugin.backend.close(handle)
+        if self._capture is not None:
+            reader, self._capture = self._capture, None
+            reader.close()
 
     def __enter__(self) -> Inspector:
         return self
@@ -271,9 +425,14 @@ class Inspector(GenericContext):
         for plugin in self.manager.plugins:
             if plugin.initialized:
                 plugin.destroy()
+        self._parsers.clear()
+        self.routines.shutdown()
 
     def progress(self) -> tuple[float, str | None]:
         """The input plugin's progress in percent, with its optional text."""
+        if self._capture is not None:
+            fraction = self._capture.progress
+            return (0.0 if fraction is None else fraction * 100.0), None
         plugin = self._input
         if plugin is None or not plugin.backend.has("get_progress"):
             return 0.0, None
@@ -282,29 +441,118 @@ class Inspector(GenericContext):
 
     def batches(self) -> Iterator[SourcedBatch]:
         """Batches of the open input until it ends (EOF), as libscap delivers them."""
+        if self._capture is not None:
+            yield from self._capture_batches()
+            return
         plugin = self._input
         if plugin is None:
             raise FalcoplugError("no input is open")
         backend, handle = plugin.backend, self._handle
         pid, name = plugin.id, plugin.name
         source = plugin.event_source if pid != 0 else None
+        queue = self.async_queue
         sleep = _TIMEOUT_SLEEP_MIN
         while not self._eof:
             rc, batch = backend.next_batch(handle, pid, name)
             if len(batch):
-                yield from self._number(batch, source)
+                if len(queue):
+                    batch, self._last_ts = merge(queue, batch, self._last_ts)
+                else:
+                    self._last_ts = last_ts_of(batch, self._last_ts)
+                yield from self.deliver(batch, source)
                 sleep = _TIMEOUT_SLEEP_MIN
             if rc == Rc.SUCCESS:
                 if not len(batch):
                     raise PluginError(f"unexpected 0 size event returned by plugin {name}", plugin=name)
             elif rc == Rc.TIMEOUT:
                 if not len(batch):
+                    pending, self._last_ts = drain(queue, self._last_ts)
+                    if pending is not None:  # a timeout lets queued async events out
+                        yield from self.deliver(pending, source)
+                        continue
                     time.sleep(sleep)
                     sleep = min(sleep * 2, _TIMEOUT_SLEEP_MAX)
             elif rc == Rc.EOF:
                 self._eof = True
             else:
                 raise PluginError(f"plugin {name}: {plugin.last_error() or 'next_batch failed'}", plugin=name)
+
+    def _capture_batches(self) -> Iterator[SourcedBatch]:
+        from .capture_io import _single_source
+
+        reader = self._capture
+        for batch in reader.batches():
+            single, source = _single_source(self, batch)
+            yield from self.deliver(batch, source if single else None)
+        self._eof = True
+
+    def deliver(self, batch: EventBatch, source: str | None) -> Iterator[SourcedBatch]:
+        """Number a batch read from the input, then process it as ``sinsp::next`` does: ``threads``
+        entries for syscall events, then every compatible parsing plugin. ``source`` is the source
+        of every event, or ``None`` for a mixed batch (an ID-0 plugin, a capture) cut by source."""
+        for sourced in self._number(batch, source):
+            parsers = self._parsers_for(sourced.source)
+            syscall = sourced.source == SYSCALL_SOURCE
+            if not parsers:
+                if syscall:
+                    self.threads.ensure_events(sourced.events.data, sourced.events.offsets)
+                yield sourced
+            elif self.parse_mode == "batch":
+                self._process(sourced, parsers, syscall)
+                yield sourced
+            else:
+                for one in sourced.singles():
+                    self._process(one, parsers, syscall)
+                    yield one
+
+    def _process(self, sourced: SourcedBatch, parsers: list[tuple[Plugin, Parser, bytes | None]], syscall: bool) -> None:
+        events = sourced.events
+        if syscall:
+            self.threads.ensure_events(events.data, events.offsets)
+        evtnums, source = sourced.evtnums, sourced.source
+        for _, parser, types in parsers:
+            parser.parse_batch(events, evtnums, source, types)  # type: ignore[arg-type]
+
+    def _parsers_for(self, source: str | None) -> list[tuple[Plugin, Parser, bytes | None]]:
+        """The parsing plugins of ``source``, in registration order (none for an unknown source)."""
+        found = self._parsers.get(source)
+        if found is None:
+            found = []
+            if source is not None:
+                for plugin in self.manager.plugins:
+                    if plugin.has_parsing and plugin.is_parse_compatible(source):
+                        self._require_init(plugin)
+                        types = None if plugin.parse_event_types is ALL_EVENT_TYPES else plugin.parse_event_types
+                        found.append((plugin, plugin.parser(), types))
+            self._parsers[source] = found
+        return found
+
+    # -- capture writing, metrics ---------------------------------------------------------------
+    def dump_state_events(self) -> list[bytes]:
+        """What a capture opened for writing starts with: each async plugin's ``dump_state`` events,
+        in registration order (raises ``PluginError`` "dump error for plugin ..." on failure)."""
+        events: list[bytes] = []
+        for plugin in self.manager.plugins:
+            if plugin.has_async and plugin.initialized:
+                events.extend(plugin.dump_state())
+        return events
+
+    def metrics(self) -> list[Metric]:
+        """The plugins' metrics (``<plugin>.<metric>``), then the inspector's own counters."""
+        out: list[Metric] = []
+        for plugin in self.manager.plugins:
+            if plugin.initialized:
+                out.extend(plugin.metrics())
+        queue = self.async_queue
+        out += [
+            Metric("falcoplug.n_evts", self._num),
+            Metric("falcoplug.n_async_evts_queued", queue.pushed),
+            Metric("falcoplug.n_async_evts_drops_full", queue.dropped_full),
+            Metric("falcoplug.n_async_evts_drops_future", queue.dropped_future),
+            Metric("falcoplug.n_threads", len(self.threads), monotonic=False),
+            Metric("falcoplug.n_routines", len(self.routines), monotonic=False),
+        ]
+        return out
 
     def _number(self, batch: EventBatch, source: str | None) -> Iterator[SourcedBatch]:
         if self.first_ts is None:

@@ -1,0 +1,228 @@
+"""Events in, output out: conditions, output formats and Falco rules over the inspector's batches.
+
+This is the glue the command line uses, and the Python API for running Falco rules over plugin
+events::
+
+    host = Inspector()
+    host.load("libk8saudit.so"); host.load("libjson.so")
+    host.open("k8saudit", "audit.log")
+    detector = Pipeline(host, rules=Rules.load(host, ["k8s_audit_rules.yaml"]))
+    for batch in host.batches():
+        for alert in detector.alerts(batch):
+            print(alert.text)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import FalcoplugError
+from .filter import CompiledFilter, OutputFormat, compile_filter, compile_format
+from .framework.inspector import Inspector, SourcedBatch
+from .framework.plugin import SYSCALL_SOURCE
+from .framework.values import BatchValues, FieldGroups
+from .rules import AlertFormatter, AlertOptions, RuleEngine, RulesLoader
+from .rules.alerts import Alert
+from .rules.compiler import AppendOutput, CompileOptions
+from .rules.loader import expand_paths
+
+DEFAULT_FORMAT = "%evt.num %evt.time [%evt.pluginname] %evt.plugininfo"
+
+
+class RulesError(FalcoplugError):
+    """A rules file failed to load (the message is Falco's report)."""
+
+
+@dataclass
+class RuleSettings:
+    """The rule-related settings of ``falco.yaml`` (and their command-line equivalents)."""
+
+    min_priority: str = "debug"
+    rule_matching: str = "first"
+    json_output: bool = False
+    time_format_iso_8601: bool = False
+    json_include_output_property: bool = True
+    json_include_tags_property: bool = True
+    json_include_message_property: bool = False
+    json_include_output_fields_property: bool = True
+    append_output: tuple[AppendOutput, ...] = ()
+
+
+class Rules:
+    """Rules files loaded and compiled for the sources of an inspector."""
+
+    def __init__(self, host: Inspector, settings: RuleSettings | None = None) -> None:
+        self.host = host
+        self.settings = settings or RuleSettings()
+        self.resolvers = {source: host.resolver(source) for source in host.manager.sources}
+        versions = {p.name: p.version for p in host.plugins}
+        self.loader = RulesLoader(self.resolvers, versions, options=CompileOptions(append_output=self.settings.append_output))
+        self.engine: RuleEngine | None = None
+
+    @classmethod
+    def load(cls, host: Inspector, paths: Iterable[str | os.PathLike[str]], settings: RuleSettings | None = None) -> Rules:
+        rules = cls(host, settings)
+        rules.load_paths(paths)
+        return rules
+
+    def load_paths(self, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+        """Load files (directories: their files by name), raising :class:`RulesError` on an error;
+        returns the warnings as Falco words them."""
+        for path in expand_paths(paths):
+            if not os.path.exists(path):
+                raise RulesError(f"Could not read rules file {path}: file does not exist")
+        results = self.loader.load_paths(paths)
+        for result in results:
+            if not result.successful:
+                raise RulesError(result.as_verbose_string(self.loader.contents).rstrip())
+        problem = self.loader.check_plugin_requirements()
+        if problem is not None:
+            raise RulesError(problem)
+        s = self.settings
+        self.engine = RuleEngine(self.loader.rules, min_priority=s.min_priority, rule_matching=s.rule_matching)
+        return [r.as_verbose_string(self.loader.contents).rstrip() for r in results if r.warnings]
+
+    @property
+    def count(self) -> int:
+        return sum(1 for r in self.loader.rules if r.enabled)
+
+    def formatter(self) -> AlertFormatter:
+        s = self.settings
+        return AlertFormatter(self.resolvers, AlertOptions(
+            time_format_iso_8601=s.time_format_iso_8601,
+            json_include_output_property=s.json_include_output_property,
+            json_include_tags_property=s.json_include_tags_property,
+            json_include_message_property=s.json_include_message_property,
+            json_include_output_fields_property=s.json_include_output_fields_property,
+            hostname=self.host.hostname,
+        ))  # fmt: skip
+
+
+@dataclass
+class Stats:
+    """What a run saw: events, events kept by the filter, alerts per rule and per priority."""
+
+    events: int = 0
+    kept: int = 0
+    alerts: int = 0
+    by_rule: Counter[str] = field(default_factory=Counter)
+    by_priority: Counter[str] = field(default_factory=Counter)
+    started: float = field(default_factory=time.perf_counter)
+
+    def summary(self) -> str:
+        seconds = time.perf_counter() - self.started
+        rate = self.events / seconds if seconds > 0 else 0.0
+        lines = [f"Events processed: {self.events} in {seconds:.3f}s ({rate:,.0f} events/s)"]
+        if self.kept != self.events:
+            lines.append(f"Events matching the filter: {self.kept}")
+        lines.append(f"Events detected: {self.alerts}")
+        if self.alerts:
+            lines.append("Rule counts by severity:")
+            lines += [f"   {p}: {n}" for p, n in sorted(self.by_priority.items())]
+            lines.append("Triggered rules by rule name:")
+            lines += [f"   {r}: {n}" for r, n in self.by_rule.most_common()]
+        return "\n".join(lines)
+
+
+@dataclass
+class _SourceState:
+    groups: FieldGroups
+    condition: CompiledFilter | None
+    output: OutputFormat | None
+
+
+class Pipeline:
+    """Per event: an optional condition (``-f``), then the rules (alerts) or an output format."""
+
+    def __init__(
+        self,
+        host: Inspector,
+        *,
+        output_format: str | None = None,
+        condition: str | None = None,
+        rules: Rules | None = None,
+        as_json: bool = False,
+    ) -> None:
+        self.host = host
+        self.output_format = output_format or DEFAULT_FORMAT
+        self.condition = condition
+        self.rules = rules
+        self.as_json = as_json if rules is None else rules.settings.json_output or as_json
+        self.formatter = rules.formatter() if rules is not None else None
+        self.stats = Stats()
+        self._states: dict[str | None, _SourceState] = {}
+
+    def _source_key(self, source: str | None) -> str:
+        if source is not None:
+            return source
+        sources = self.host.manager.sources
+        return sources[1] if len(sources) > 1 else SYSCALL_SOURCE
+
+    def _state(self, source: str | None) -> _SourceState:
+        state = self._states.get(source)
+        if state is None:
+            state = self._states[source] = self._compile(self._source_key(source))
+        return state
+
+    def _compile(self, source: str) -> _SourceState:
+        resolver = self.host.resolver(source)
+        condition = compile_filter(self.condition, resolver) if self.condition else None
+        output = None if self.rules is not None else compile_format(self.output_format, resolver)
+        fields: list[Any] = list(condition.fields) if condition else []
+        if output is not None:
+            fields += output.fields
+        engine = self.rules.engine if self.rules is not None else None
+        if engine is not None:
+            fields += engine.fields(source)
+            source_rules = engine.sources.get(source)
+            for rule in source_rules.rules if source_rules is not None else ():
+                fields += rule.output_format.fields
+        return _SourceState(FieldGroups(self.host, source, fields), condition, output)
+
+    def _matching(self, batch: SourcedBatch) -> Iterator[BatchValues]:
+        state = self._state(batch.source)
+        values = state.groups.values(batch)
+        condition = state.condition
+        stats = self.stats
+        stats.events += len(batch)
+        for i in range(len(batch)):
+            values.at(i)
+            if condition is not None and not condition.test(values.value):
+                continue
+            stats.kept += 1
+            yield values
+
+    def alerts(self, batch: SourcedBatch) -> Iterator[Alert]:
+        """The alerts of a batch's events, in order (rules must be loaded)."""
+        assert self.rules is not None and self.rules.engine is not None and self.formatter is not None
+        engine, formatter, stats = self.rules.engine, self.formatter, self.stats
+        source = batch.source
+        if source is None:
+            stats.events += len(batch)
+            return
+        for values in self._matching(batch):
+            for rule in engine.match(source, values):
+                alert = formatter.alert(rule, values, values.event.ts)
+                stats.alerts += 1
+                stats.by_rule[rule.name] += 1
+                stats.by_priority[rule.priority.text] += 1
+                yield alert
+
+    def lines(self, batch: SourcedBatch) -> list[str]:
+        """What to print for a batch: alerts with rules, else each kept event in the output format."""
+        if self.rules is not None:
+            if self.as_json:
+                return [a.json_line() for a in self.alerts(batch)]
+            return [a.text for a in self.alerts(batch)]
+        output = self._state(batch.source).output
+        assert output is not None
+        if self.as_json:
+            return [json.dumps(output.json_fields(v), separators=(",", ":"), ensure_ascii=False) for v in self._matching(batch)]
+        return [output.text(v) for v in self._matching(batch)]
+
