@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
+from .abi.constants import StateType
 from .errors import FalcoplugError
 from .events import EventBatch
 
@@ -89,6 +90,89 @@ class FieldDescr:
     name: str
     type: int
     read_only: bool
+
+
+class StateTable(ABC):
+    """A state table, whoever owns it (the host or a plugin): the operations of the plugin API's
+    table vtables, with Python keys and values.
+
+    Every failing operation raises :class:`TableError`. Entries returned by :meth:`get_entry`
+    and :meth:`add_entry` should be given back with :meth:`release` (a no-op for host tables).
+    """
+
+    name: str
+    key_type: StateType
+
+    def __init__(self) -> None:
+        self._c: dict[Any, Any] = {}  # reserved for the C adapter (per-owner accessors)
+
+    @abstractmethod
+    def fields(self) -> list[FieldDescr]: ...
+    @abstractmethod
+    def get_field(self, name: str, state_type: int) -> Any: ...
+    @abstractmethod
+    def add_field(self, name: str, state_type: int) -> Any: ...
+    @abstractmethod
+    def __len__(self) -> int: ...
+    @abstractmethod
+    def get_entry(self, key: Any) -> Any: ...
+    @abstractmethod
+    def entries(self) -> list[Any]:
+        """A snapshot of the entries, for iteration (the table may change meanwhile)."""
+    @abstractmethod
+    def clear(self) -> None: ...
+    @abstractmethod
+    def erase(self, key: Any) -> None: ...
+    @abstractmethod
+    def new_entry(self) -> Any: ...
+    @abstractmethod
+    def add_entry(self, key: Any, entry: Any) -> Any: ...
+    @abstractmethod
+    def read(self, entry: Any, field: Any) -> Any: ...
+    @abstractmethod
+    def write(self, entry: Any, field: Any, value: Any) -> None: ...
+
+    def release(self, entry: Any) -> None:
+        """Give back an entry obtained with :meth:`get_entry` or :meth:`add_entry`."""
+
+    def destroy_entry(self, entry: Any) -> None:
+        """Drop an entry made with :meth:`new_entry` and never added."""
+
+    # -- conveniences for Python callers ------------------------------------------------------
+    def field(self, name: str) -> Any:
+        """A field by name, whatever its type."""
+        for descr in self.fields():
+            if descr.name == name:
+                return self.get_field(name, descr.type)
+        raise TableError(f"undefined field '{name}' in table '{self.name}'")
+
+    def value(self, key: Any, name: str) -> Any:
+        """The value of field ``name`` of the entry at ``key``."""
+        entry = self.get_entry(key)
+        try:
+            return self.read(entry, self.field(name))
+        finally:
+            self.release(entry)
+
+    def row(self, key: Any) -> dict[str, Any]:
+        """Every field of the entry at ``key``, by name (sub-tables as table objects)."""
+        entry = self.get_entry(key)
+        try:
+            return {d.name: self.read(entry, self.get_field(d.name, d.type)) for d in self.fields()}
+        finally:
+            self.release(entry)
+
+    def set(self, key: Any, **values: Any) -> None:
+        """Write fields of the entry at ``key``, creating the entry if needed."""
+        try:
+            entry = self.get_entry(key)
+        except TableError:
+            entry = self.add_entry(key, self.new_entry())
+        try:
+            for name, value in values.items():
+                self.write(entry, self.field(name), value)
+        finally:
+            self.release(entry)
 
 
 class AsyncEventRejected(Exception):

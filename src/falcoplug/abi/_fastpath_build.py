@@ -20,12 +20,11 @@ FASTPATH_DECLARATIONS = """
 typedef struct fp_batch {
     uint8_t* data; uint64_t len; uint64_t cap; uint64_t* offs; uint32_t n; uint64_t ocap;
 } fp_batch;
+typedef struct fp_stream { uint8_t* data; uint64_t len; uint64_t cap; } fp_stream;
 typedef struct fp_values {
-    uint32_t* counts; uint64_t ncounts; uint64_t countcap;
-    uint64_t* nums; uint64_t nnums; uint64_t numcap;
-    uint8_t* blob; uint64_t bloblen; uint64_t blobcap;
-    uint8_t* bufs; uint64_t bufslen; uint64_t bufscap;
+    uint32_t* counts; uint64_t ncounts; uint64_t countcap; fp_stream* streams; uint32_t nstreams;
 } fp_values;
+int fp_values_init(fp_values* v, uint32_t nfields);
 void fp_batch_free(fp_batch* b);
 void fp_values_free(fp_values* v);
 int fp_next_batch(void* fn, ss_plugin_t* s, ss_instance_t* h, uint32_t plugin_id, const char* name,

@@ -28,19 +28,21 @@ typedef struct fp_batch {
 	uint64_t ocap;
 } fp_batch;
 
+typedef struct fp_stream {
+	uint8_t* data;
+	uint64_t len;
+	uint64_t cap;
+} fp_stream;
+
+/* Extracted values, one stream per field of the request, so that Python can decode a whole
+ * column at once: numbers (u64, reltime, abstime; bool as 0/1) as u64 values, strings
+ * NUL-terminated, byte buffers (ipaddr, ipnet) as a u32 length then the bytes. */
 typedef struct fp_values {
 	uint32_t* counts;   /* n_events * n_fields: number of values, FP_NO_VALUE when none */
 	uint64_t ncounts;
 	uint64_t countcap;
-	uint64_t* nums;     /* u64, reltime, abstime and bool values, in order */
-	uint64_t nnums;
-	uint64_t numcap;
-	uint8_t* blob;      /* strings, each NUL-terminated */
-	uint64_t bloblen;
-	uint64_t blobcap;
-	uint8_t* bufs;      /* byte buffers (ipaddr, ipnet): u32 length then the bytes */
-	uint64_t bufslen;
-	uint64_t bufscap;
+	fp_stream* streams;
+	uint32_t nstreams;
 } fp_values;
 
 static int fp_reserve(void** p, uint64_t* cap, uint64_t need, size_t elem) {
@@ -60,11 +62,18 @@ void fp_batch_free(fp_batch* b) {
 	memset(b, 0, sizeof(*b));
 }
 
+int fp_values_init(fp_values* v, uint32_t nfields) {
+	memset(v, 0, sizeof(*v));
+	v->streams = calloc(nfields ? nfields : 1, sizeof(fp_stream));
+	if (!v->streams) return FP_ERR_NOMEM;
+	v->nstreams = nfields;
+	return 0;
+}
+
 void fp_values_free(fp_values* v) {
 	free(v->counts);
-	free(v->nums);
-	free(v->blob);
-	free(v->bufs);
+	for (uint32_t j = 0; j < v->nstreams; j++) free(v->streams[j].data);
+	free(v->streams);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -139,21 +148,27 @@ int fp_next_batch(void* fn, ss_plugin_t* s, ss_instance_t* h, uint32_t plugin_id
 	return rc;
 }
 
-static int fp_push_values(fp_values* v, const ss_plugin_extract_field* f, char* err, size_t errlen) {
+static int fp_append(fp_stream* st, const void* p, uint64_t len) {
+	if (fp_reserve((void**)&st->data, &st->cap, st->len + len, 1) != 0) return FP_ERR_NOMEM;
+	memcpy(st->data + st->len, p, len);
+	st->len += len;
+	return 0;
+}
+
+static int fp_push_values(fp_stream* st, const ss_plugin_extract_field* f, char* err, size_t errlen) {
 	uint64_t n = f->res_len;
 	switch (f->ftype) {
 	case FTYPE_UINT64:
 	case FTYPE_RELTIME:
 	case FTYPE_ABSTIME:
 		if (f->res.u64 == NULL) goto null_res;
-		if (fp_reserve((void**)&v->nums, &v->numcap, v->nnums + n, 8) != 0) return FP_ERR_NOMEM;
-		memcpy(v->nums + v->nnums, f->res.u64, n * 8);
-		v->nnums += n;
-		return 0;
+		return fp_append(st, f->res.u64, n * 8);
 	case FTYPE_BOOL:
 		if (f->res.boolean == NULL) goto null_res;
-		if (fp_reserve((void**)&v->nums, &v->numcap, v->nnums + n, 8) != 0) return FP_ERR_NOMEM;
-		for (uint64_t i = 0; i < n; i++) v->nums[v->nnums++] = f->res.boolean[i] != 0;
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t b = f->res.boolean[i] != 0;
+			if (fp_append(st, &b, 8) != 0) return FP_ERR_NOMEM;
+		}
 		return 0;
 	case FTYPE_STRING:
 		if (f->res.str == NULL) goto null_res;
@@ -163,10 +178,7 @@ static int fp_push_values(fp_values* v, const ss_plugin_extract_field* f, char* 
 				snprintf(err, errlen, "plugin returned a NULL string for field '%s'", f->field);
 				return FP_ERR_VALUE;
 			}
-			size_t sl = strlen(s) + 1;
-			if (fp_reserve((void**)&v->blob, &v->blobcap, v->bloblen + sl, 1) != 0) return FP_ERR_NOMEM;
-			memcpy(v->blob + v->bloblen, s, sl);
-			v->bloblen += sl;
+			if (fp_append(st, s, strlen(s) + 1) != 0) return FP_ERR_NOMEM;
 		}
 		return 0;
 	case FTYPE_IPADDR:
@@ -182,10 +194,8 @@ static int fp_push_values(fp_values* v, const ss_plugin_extract_field* f, char* 
 				snprintf(err, errlen, "plugin returned a buffer of %u bytes for field '%s'", b->len, f->field);
 				return FP_ERR_VALUE;
 			}
-			if (fp_reserve((void**)&v->bufs, &v->bufscap, v->bufslen + 4 + b->len, 1) != 0) return FP_ERR_NOMEM;
-			wr32(v->bufs + v->bufslen, b->len);
-			if (b->len) memcpy(v->bufs + v->bufslen + 4, b->ptr, b->len);
-			v->bufslen += 4 + b->len;
+			uint32_t len = b->len;
+			if (fp_append(st, &len, 4) != 0 || (len && fp_append(st, b->ptr, len) != 0)) return FP_ERR_NOMEM;
 		}
 		return 0;
 	default:
@@ -209,9 +219,11 @@ int fp_extract_batch(void* fn, ss_plugin_t* s, ss_plugin_field_extract_input* in
 	ss_plugin_rc (*extract)(ss_plugin_t*, const ss_plugin_event_input*, const ss_plugin_field_extract_input*) = fn;
 	uint32_t nf = in->num_fields;
 	out->ncounts = 0;
-	out->nnums = 0;
-	out->bloblen = 0;
-	out->bufslen = 0;
+	if (out->nstreams < nf) {
+		snprintf(err, errlen, "value streams for %u fields, request of %u", out->nstreams, nf);
+		return FP_ERR_VALUE;
+	}
+	for (uint32_t j = 0; j < nf; j++) out->streams[j].len = 0;
 	if (fp_reserve((void**)&out->counts, &out->countcap, (uint64_t)n * nf, 4) != 0) return FP_ERR_NOMEM;
 	ss_plugin_event_input ei;
 	ei.evtsrc = evtsrc;
@@ -251,7 +263,7 @@ int fp_extract_batch(void* fn, ss_plugin_t* s, ss_plugin_field_extract_input* in
 				snprintf(err, errlen, "plugin returned %llu values for %s field '%s'", (unsigned long long)f->res_len, f->flist ? "list" : "non-list", f->field);
 				return FP_ERR_VALUE;
 			}
-			int r = fp_push_values(out, f, err, errlen);
+			int r = fp_push_values(&out->streams[j], f, err, errlen);
 			if (r != 0) return r;
 			counts[j] = (uint32_t)f->res_len;
 		}

@@ -17,8 +17,8 @@ from typing import Any
 
 from ..errors import EventError, PluginError, PluginLoadError
 from ..events import EventBatch, fix_plugin_events
-from ..backend import ENTRY_POINTS, Extractor, FieldRequest, Metric, Owner, PluginBackend
-from . import host
+from ..backend import ENTRY_POINTS, AsyncHandler, Extractor, FieldRequest, Metric, Owner, Parser, PluginBackend
+from . import async_events, host, routines
 from .constants import MAX_ERRLEN, UINT64_MAX, FieldType, MetricValueType, Rc
 from .ffi import RTLD_LOCAL, RTLD_NOW, dl, fastpath, ffi
 
@@ -47,6 +47,7 @@ class CPluginBackend(PluginBackend):
         self._state: Any = ffi.NULL
         self._owner: host.OwnerHandle | None = None
         self._keep: list[Any] = []  # C memory the plugin may still point to (config, init input)
+        self._listen_input: Any = None
 
     # -- helpers ----------------------------------------------------------------------------
     def has(self, entry_point: str) -> bool:
@@ -113,7 +114,7 @@ class CPluginBackend(PluginBackend):
 
     # -- lifecycle ----------------------------------------------------------------------------
     def init(self, config: str, owner: Owner, with_tables: bool) -> tuple[bool, int]:
-        self._owner = host.OwnerHandle(owner)
+        self._owner = host.OwnerHandle(owner, self._safe_last_error)
         init_input = ffi.new("ss_plugin_init_input*")
         config_buf = ffi.new("char[]", config.encode())
         init_input.config = config_buf
@@ -125,11 +126,21 @@ class CPluginBackend(PluginBackend):
         self._keep += [init_input, config_buf, tables]
         rc = ffi.new("ss_plugin_rc*", Rc.FAILURE)
         self._state = self._fn["init"](init_input, rc)
+        self._owner.plugin_state = self._state
         return self._state != ffi.NULL, int(rc[0])
+
+    def _safe_last_error(self) -> str | None:
+        """The plugin's last error for messages built in callbacks (never raises)."""
+        try:
+            return self.get_last_error()
+        except Exception:
+            return None
 
     def destroy(self) -> None:
         if self._state != ffi.NULL:
             state, self._state = self._state, ffi.NULL
+            if self._owner is not None:
+                self._owner.plugin_state = ffi.NULL
             self._fn["destroy"](state)
 
     def get_last_error(self) -> str | None:
@@ -267,6 +278,59 @@ class CPluginBackend(PluginBackend):
     def extractor(self, fields: Sequence[FieldRequest]) -> Extractor:
         return CExtractor(self, fields)
 
+    # -- parsing --------------------------------------------------------------------------------
+    def parser(self) -> Parser:
+        return CParser(self)
+
+    # -- async events ---------------------------------------------------------------------------
+    def set_async_event_handler(self, handler: AsyncHandler | None) -> int:
+        owner = self._require_owner()
+        fn = self._fn["set_async_event_handler"]
+        if handler is not None:
+            # Set before the call, so that threads the plugin starts see it at once.
+            previous, owner.async_handler = owner.async_handler, handler
+            rc = int(fn(self._state, owner.handle, async_events.async_handler))
+            if rc != Rc.SUCCESS:
+                owner.async_handler = previous
+            return rc
+        rc = int(fn(self._state, owner.handle, ffi.NULL))
+        if rc == Rc.SUCCESS:  # cleared after the call: the plugin's threads are joined by now
+            owner.async_handler = None
+        return rc
+
+    def dump_state(self, handler: AsyncHandler) -> int:
+        owner = self._require_owner()
+        owner.dump_handler = handler
+        try:
+            return int(self._fn["dump_state"](self._state, owner.handle, async_events.dump_handler))
+        finally:
+            owner.dump_handler = None
+
+    # -- capture listening ----------------------------------------------------------------------
+    def _capture_listen_input(self) -> Any:
+        if self._listen_input is None:
+            owner = self._require_owner()
+            listen = ffi.new("ss_plugin_capture_listen_input*")
+            listen.owner = owner.handle
+            listen.routine = routines.routine_vtable()
+            listen.get_owner_last_error = host.get_owner_last_error
+            host.table_vtables().fill_listen_input(listen)
+            self._listen_input = listen
+        return self._listen_input
+
+    def capture_open(self) -> int:
+        return int(self._fn["capture_open"](self._state, self._capture_listen_input()))
+
+    def capture_close(self) -> int:
+        rc = int(self._fn["capture_close"](self._state, self._capture_listen_input()))
+        routines.forget(self._require_owner())
+        return rc
+
+    def _require_owner(self) -> host.OwnerHandle:
+        if self._owner is None:
+            raise PluginError(f"plugin {self.location}: used before init")
+        return self._owner
+
     def unload(self) -> None:
         """Destroy the state and close the library (nothing of it may be used afterwards)."""
         self.destroy()
@@ -299,8 +363,69 @@ class _Instance:
             self.batch = None
 
 
+class CParser(Parser):
+    """``parse_event`` with its input (owner, table reader and writer) prepared once."""
+
+    def __init__(self, plugin: CPluginBackend) -> None:
+        owner = plugin._require_owner()
+        self.plugin = plugin
+        self._fn = plugin._fn["parse_event"]
+        self._input = ffi.new("ss_plugin_event_parse_input*")
+        self._input.owner = owner.handle
+        self._input.get_owner_last_error = host.get_owner_last_error
+        host.table_vtables().fill_parse_input(self._input)
+        self._evt = ffi.new("ss_plugin_event_input*")
+        self._sources: dict[str, Any] = {}
+        self._source_name: str | None = None
+        # The buffer of the last batch seen: one-event calls on the same batch reuse its pointer.
+        self._raw: Any = None
+        self._data: Any = None
+
+    def _set_source(self, source: str) -> None:
+        if source != self._source_name:
+            buf = self._sources.get(source)
+            if buf is None:
+                buf = self._sources[source] = ffi.new("char[]", source.encode())
+            self._evt.evtsrc = buf
+            self._source_name = source
+
+    def _pointer(self, raw: Any) -> Any:
+        if raw is not self._raw:
+            self._data = ffi.from_buffer("char[]", raw)
+            self._raw = raw
+        return self._data
+
+    def parse_batch(
+        self, batch: EventBatch, evtnums: Sequence[int], source: str, type_ok: bytes | None
+    ) -> None:
+        offsets = batch.offsets
+        if not len(offsets):
+            return
+        raw = batch.data
+        data = self._pointer(raw)
+        evt_input, parse_input, fn, state = self._evt, self._input, self._fn, self.plugin._state
+        self._set_source(source)
+        cast = ffi.cast
+        for i, off in enumerate(offsets):
+            if type_ok is not None and not type_ok[raw[off + 20] | (raw[off + 21] << 8)]:
+                continue
+            evt_input.evt = cast("ss_plugin_event*", data + off)
+            evt_input.evtnum = evtnums[i]
+            fn(state, evt_input, parse_input)
+
+    def parse_event(self, buf: bytes | memoryview, offset: int, evtnum: int, source: str) -> int:
+        self._set_source(source)
+        evt_input = self._evt
+        evt_input.evt = ffi.cast("ss_plugin_event*", self._pointer(buf) + offset)
+        evt_input.evtnum = evtnum
+        return int(self._fn(self.plugin._state, evt_input, self._input))
+
+
 def _ip(ftype: int, raw: bytes) -> Any:
     if ftype == FieldType.IPNET:
+        if len(raw) in (8, 32):  # address then netmask, as libsinsp's ipv4net (and its IPv6 twin)
+            prefix = bin(int.from_bytes(raw[len(raw) // 2 :], "big")).count("1")
+            return ipaddress.ip_network((ipaddress.ip_address(raw[: len(raw) // 2]), prefix), strict=False)
         return ipaddress.ip_network(raw) if len(raw) in (4, 16) else ipaddress.ip_network((raw[: len(raw) // 2], 0))
     return ipaddress.ip_address(raw)
 
@@ -336,8 +461,12 @@ class CExtractor(Extractor):
         self._input.value_offsets = ffi.NULL
         self._sources: dict[str | None, Any] = {None: ffi.NULL}
         self._err = ffi.new(f"char[{MAX_ERRLEN}]")
-        self._values = ffi.new("fp_values*") if fastpath is not None else None
-        # Where each field's values come from: strings, numbers (u64 and bool) or byte buffers.
+        self._values = None
+        if fastpath is not None:
+            self._values = ffi.new("fp_values*")
+            if fastpath.fp_values_init(self._values, n) != 0:
+                raise MemoryError("cannot allocate the extraction buffers")
+        # How each field's values are stored: strings, numbers (u64 and bool) or byte buffers.
         self._kinds = tuple(_kind(req.ftype) for req in self.fields)
 
     def __del__(self) -> None:
@@ -374,96 +503,74 @@ class CExtractor(Extractor):
         )  # fmt: skip
         if r != 0:
             raise PluginError(f"plugin {self.plugin.location}: {ffi.string(self._err).decode('utf-8', 'replace')}")
-        counts = ffi.buffer(out.counts, 4 * n * len(self.fields))[:]
-        strings = self._decode_strings(ffi.buffer(out.blob, out.bloblen)[:]) if out.bloblen else []
-        numbers = ffi.unpack(out.nums, out.nnums) if out.nnums else []
-        buffers = ffi.buffer(out.bufs, out.bufslen)[:] if out.bufslen else b""
-        return self._columns(n, counts, strings, numbers, buffers)
+        nf = len(self.fields)
+        counts = memoryview(ffi.buffer(out.counts, 4 * n * nf)[:]).cast("I")
+        return [
+            self._column(req, kind, counts[j::nf].tolist(), ffi.buffer(out.streams[j].data, out.streams[j].len)[:])
+            for j, (req, kind) in enumerate(zip(self.fields, self._kinds))
+        ]
 
-    def _decode_strings(self, blob: bytes) -> list[str]:
+    def _column(self, req: FieldRequest, kind: str, counts: list[int], stream: bytes) -> list[Any]:
+        """One field's values for every event, from its value stream and per-event counts."""
+        if kind == "s":
+            values: list[Any] = self._decode_strings(req, stream)
+        elif kind == "n":
+            values = memoryview(stream).cast("Q").tolist() if stream else []
+            if req.ftype == FieldType.BOOL:
+                values = [v != 0 for v in values]
+        else:
+            values = self._split_buffers(req, stream)
+        n = len(counts)
+        if not req.is_list:
+            if len(values) == n:
+                return values
+            it = iter(values)
+            return [None if c == FP_NO_VALUE else next(it) for c in counts]
+        col: list[Any] = []
+        pos = 0
+        for c in counts:
+            if c == FP_NO_VALUE:
+                col.append(None)
+            else:
+                col.append(values[pos : pos + c])
+                pos += c
+        return col
+
+    def _decode_strings(self, req: FieldRequest, blob: bytes) -> list[str]:
+        if not blob:
+            return []
         try:
             return blob.decode("utf-8").split("\0")[:-1]
         except UnicodeDecodeError as exc:
             bad = blob[max(0, exc.start - 16) : exc.end + 16]
-            names = ", ".join(f.name for f in self.fields if f.ftype == FieldType.STRING)
             raise PluginError(
                 f"plugin {self.plugin.location}: extracted a string that is not valid UTF-8 "
-                f"(fields {names}): {bad!r}"
+                f"(fields {req.name}): {bad!r}"
             ) from None
 
-    def _columns(self, n: int, counts: bytes, strings: list[str], numbers: list[int], buffers: bytes) -> list[list[Any]]:
-        nf = len(self.fields)
-        if counts == _ones(n * nf) and not any(f.is_list for f in self.fields):
-            return self._single_columns(n, strings, numbers, buffers)
-        cols: list[list[Any]] = [[] for _ in range(nf)]
-        si = ni = bi = 0
-        count_view = memoryview(counts).cast("I")
-        kinds, fields = self._kinds, self.fields
-        for k in range(n * nf):
-            j = k % nf
-            c = count_view[k]
-            if c == FP_NO_VALUE:
-                cols[j].append(None)
-                continue
-            kind = kinds[j]
-            if kind == "s":
-                vals: list[Any] = strings[si : si + c]
-                si += c
-            elif kind == "n":
-                vals = numbers[ni : ni + c]
-                ni += c
-                if fields[j].ftype == FieldType.BOOL:
-                    vals = [bool(v) for v in vals]
-            else:
-                vals = []
-                for _ in range(c):
-                    length = int.from_bytes(buffers[bi : bi + 4], "little")
-                    vals.append(self._ip(fields[j], buffers[bi + 4 : bi + 4 + length]))
-                    bi += 4 + length
-            cols[j].append(vals if fields[j].is_list else vals[0])
-        return cols
-
-    def _single_columns(self, n: int, strings: list[str], numbers: list[int], buffers: bytes) -> list[list[Any]]:
-        """Every field has exactly one value for every event: slice the value streams."""
-        kinds = self._kinds
-        n_s, n_n = kinds.count("s"), kinds.count("n")
-        cols: list[list[Any]] = []
-        si = ni = 0
-        bufvals: list[list[Any]] = []
-        if "b" in kinds:
-            bufvals = self._split_buffers(n, buffers)
-        bj = 0
-        for req, kind in zip(self.fields, kinds):
-            if kind == "s":
-                cols.append(strings[si::n_s] if n_s > 1 else strings)
-                si += 1
-            elif kind == "n":
-                col = numbers[ni::n_n] if n_n > 1 else list(numbers)
-                cols.append([bool(v) for v in col] if req.ftype == FieldType.BOOL else col)
-                ni += 1
-            else:
-                cols.append(bufvals[bj])
-                bj += 1
-        return cols
-
-    def _split_buffers(self, n: int, buffers: bytes) -> list[list[Any]]:
-        buf_fields = [f for f, k in zip(self.fields, self._kinds) if k == "b"]
-        cols: list[list[Any]] = [[] for _ in buf_fields]
-        pos = 0
-        for _ in range(n):
-            for j, req in enumerate(buf_fields):
-                length = int.from_bytes(buffers[pos : pos + 4], "little")
-                cols[j].append(self._ip(req, buffers[pos + 4 : pos + 4 + length]))
-                pos += 4 + length
-        return cols
+    def _split_buffers(self, req: FieldRequest, stream: bytes) -> list[Any]:
+        values = []
+        pos, end = 0, len(stream)
+        while pos < end:
+            length = int.from_bytes(stream[pos : pos + 4], "little")
+            values.append(self._ip(req, stream[pos + 4 : pos + 4 + length]))
+            pos += 4 + length
+        return values
 
     def _ip(self, req: FieldRequest, raw: bytes) -> Any:
+        cached = _IP_CACHE.get((req.ftype, raw))
+        if cached is not None:
+            return cached
         try:
-            return _ip(req.ftype, raw)
+            value = _ip(req.ftype, raw)
         except ValueError:
             raise PluginError(
                 f"plugin {self.plugin.location}: field '{req.name}' returned an address of {len(raw)} bytes"
             ) from None
+        if len(_IP_CACHE) > 4096:
+            _IP_CACHE.clear()
+        _IP_CACHE[(req.ftype, raw)] = value
+        return value
 
     def _extract_slow(
         self, batch: EventBatch, evtnums: Sequence[int], source: str | None, type_ok: bytes | None
@@ -578,24 +685,16 @@ class CExtractor(Extractor):
         )
 
 
+# Addresses repeat a lot in real streams; ipaddress objects are immutable, so they can be shared.
+_IP_CACHE: dict[tuple[int, bytes], Any] = {}
+
+
 def _kind(ftype: int) -> str:
     if ftype == FieldType.STRING:
         return "s"
     if ftype in (FieldType.IPADDR, FieldType.IPNET):
         return "b"
     return "n"
-
-
-_ONES: dict[int, bytes] = {}
-
-
-def _ones(n: int) -> bytes:
-    ones = _ONES.get(n)
-    if ones is None:
-        ones = _ONES[n] = b"\x01\x00\x00\x00" * n
-        if len(_ONES) > 64:
-            _ONES.clear()
-    return ones
 
 
 def _u64_buffer(values: Sequence[int]) -> Any:

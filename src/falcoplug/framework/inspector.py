@@ -7,11 +7,12 @@ with one plugin call per event carrying every field that plugin must give.
 Between reading and extraction the inspector does what ``sinsp::next`` does to an event: async
 events queued by plugins are merged in timestamp order (live inputs only), the ``threads`` table
 learns the thread of every ``syscall`` event, and every parsing plugin parses the event, in
-registration order, whatever a filter later decides. With parsing plugins present, events are
-by default handed out one at a time (``parse_mode="event"``), so that a field extracted for event
-*n* sees the state as parsers left it after event *n* and not later ones; ``parse_mode="batch"``
-parses a whole batch before handing it out, which is faster when no extractor reads state that
-parsers write.
+registration order, whatever a filter later decides. Where an extractor may read state that
+parsers write (an extractor that parses too, or that took a state table), events are handed out
+one at a time, each right after it was parsed, so that a field extracted for event *n* sees the
+state as parsers left it after event *n* and not later ones (libsinsp's order). Elsewhere a whole
+batch is parsed, then handed out, which is much faster. ``parse_mode`` forces either way:
+``"event"`` or ``"batch"`` (default ``"auto"``).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ from .threads import ThreadsTable
 
 log = logging.getLogger("falcoplug.inspector")
 _TID = struct.Struct("<Q")
-PARSE_MODES = ("event", "batch")
+_STID = struct.Struct("<q")
+PARSE_MODES = ("auto", "event", "batch")
 
 _TIMEOUT_SLEEP_MIN = 0.0005
 _TIMEOUT_SLEEP_MAX = 0.02
@@ -141,7 +143,7 @@ class Inspector(GenericContext):
         self,
         *,
         hostname: str | None = None,
-        parse_mode: str = "event",
+        parse_mode: str = "auto",
         async_queue_size: int = DEFAULT_QUEUE_SIZE,
         routine_workers: int | None = None,
     ) -> None:
@@ -158,7 +160,7 @@ class Inspector(GenericContext):
         self.async_queue = AsyncQueue(async_queue_size)
         self._resolvers: dict[str, SourceFields] = {}
         self._single: dict[tuple[object, ...], Any] = {}
-        self._parsers: dict[str | None, list[tuple[Plugin, Parser, bytes | None]]] = {}
+        self._parsers: dict[str | None, tuple[list[tuple[Plugin, Parser, bytes | None]], bool]] = {}
         self._input: Plugin | None = None
         self._handle: Any = None
         self._capture: Any = None  # the CaptureReader being replayed
@@ -170,7 +172,7 @@ class Inspector(GenericContext):
         self._last_ts = 0
         self._num = 0
         self._eof = False
-        self.async_delivered = 0
+        self._interrupted = False
 
     # -- plugins ------------------------------------------------------------------------------
     def register(self, plugin: Plugin | str | os.PathLike[str]) -> Plugin:
@@ -304,16 +306,18 @@ class Inspector(GenericContext):
         """Open a sourcing plugin as the input (the only sourcing plugin when none is named).
 
         As libsinsp's live open: every async plugin then gets its event handler and every
-        capture-listening plugin its ``capture_open``; a failure closes everything again.
+        capture-listening plugin its ``capture_open``; a failure closes everything again. An
+        input already open is closed first.
         """
         source = self._input_plugin(plugin)
+        self.close()
         if not source.initialized:
             source.init(None)
         handle, rc = source.backend.open(params)
         if rc != Rc.SUCCESS or handle is None:
             source.backend.close(handle) if handle is not None else None
             raise PluginError(f"could not open plugin {source.name}: {source.last_error()}", plugin=source.name)
-        self._input, self._handle, self._eof = source, handle, False
+        self._input, self._handle, self._eof, self._interrupted = source, handle, False, False
         self._live, self._last_ts = True, 0
         self._open_plugin_id = source.id
         self._open_source = source.source_name
@@ -324,10 +328,12 @@ class Inspector(GenericContext):
         parsers parse them, and no async event is delivered (the capture has them already)."""
         from ..capture import CaptureReader
 
+        self.close()
         reader = CaptureReader(path)
         if reader.hostname:
             self.hostname = reader.hostname
         self._capture, self._eof, self._live, self._last_ts = reader, False, False, 0
+        self._interrupted = False
         try:
             self._start_session()
         except BaseException:
@@ -337,6 +343,7 @@ class Inspector(GenericContext):
 
     def _start_session(self) -> None:
         """Handlers for async plugins (live only) and ``capture_open`` for listeners."""
+        self._parsers.clear()  # plugins registered or initialized since the last session count
         try:
             for plugin in self.manager.plugins:
                 if self._live and plugin.has_async:
@@ -452,7 +459,7 @@ class Inspector(GenericContext):
         source = plugin.event_source if pid != 0 else None
         queue = self.async_queue
         sleep = _TIMEOUT_SLEEP_MIN
-        while not self._eof:
+        while not self._eof and not self._interrupted:
             rc, batch = backend.next_batch(handle, pid, name)
             if len(batch):
                 if len(queue):
@@ -477,11 +484,18 @@ class Inspector(GenericContext):
             else:
                 raise PluginError(f"plugin {name}: {plugin.last_error() or 'next_batch failed'}", plugin=name)
 
+    def interrupt(self) -> None:
+        """Make :meth:`batches` return at its next step (from any thread), e.g. to stop a live
+        input that keeps timing out; the input stays open."""
+        self._interrupted = True
+
     def _capture_batches(self) -> Iterator[SourcedBatch]:
         from .capture_io import _single_source
 
         reader = self._capture
         for batch in reader.batches():
+            if self._interrupted:
+                return
             single, source = _single_source(self, batch)
             yield from self.deliver(batch, source if single else None)
         self._eof = True
@@ -491,41 +505,79 @@ class Inspector(GenericContext):
         entries for syscall events, then every compatible parsing plugin. ``source`` is the source
         of every event, or ``None`` for a mixed batch (an ID-0 plugin, a capture) cut by source."""
         for sourced in self._number(batch, source):
-            parsers = self._parsers_for(sourced.source)
+            parsers, exact = self._parsers_for(sourced.source)
             syscall = sourced.source == SYSCALL_SOURCE
             if not parsers:
                 if syscall:
                     self.threads.ensure_events(sourced.events.data, sourced.events.offsets)
                 yield sourced
-            elif self.parse_mode == "batch":
-                self._process(sourced, parsers, syscall)
+            elif not exact:
+                self._parse_batch(sourced, parsers, syscall)
                 yield sourced
             else:
-                for one in sourced.singles():
-                    self._process(one, parsers, syscall)
-                    yield one
+                yield from self._parse_each(sourced, parsers, syscall)
 
-    def _process(self, sourced: SourcedBatch, parsers: list[tuple[Plugin, Parser, bytes | None]], syscall: bool) -> None:
-        events = sourced.events
-        if syscall:
-            self.threads.ensure_events(events.data, events.offsets)
-        evtnums, source = sourced.evtnums, sourced.source
-        for _, parser, types in parsers:
-            parser.parse_batch(events, evtnums, source, types)  # type: ignore[arg-type]
+    def _parse_batch(self, sourced: SourcedBatch, parsers: list[tuple[Plugin, Parser, bytes | None]], syscall: bool) -> None:
+        """Parse a whole batch before it is handed out, still event by event across parsers (a
+        parser may read what the one before it wrote for the same event)."""
+        if len(parsers) == 1 and not syscall:
+            _, parser, types = parsers[0]
+            parser.parse_batch(sourced.events, sourced.evtnums, sourced.source, types)  # type: ignore[arg-type]
+            return
+        for _ in self._parse_each(sourced, parsers, syscall, hand_out=False):
+            pass
 
-    def _parsers_for(self, source: str | None) -> list[tuple[Plugin, Parser, bytes | None]]:
-        """The parsing plugins of ``source``, in registration order (none for an unknown source)."""
+    def _parse_each(
+        self, sourced: SourcedBatch, parsers: list[tuple[Plugin, Parser, bytes | None]], syscall: bool,
+        hand_out: bool = True,
+    ) -> Iterator[SourcedBatch]:  # fmt: skip
+        """For each event: its ``threads`` entry (syscall), then every parser in order; with
+        ``hand_out``, the event is yielded as a one-event batch before the next is parsed."""
+        data, offsets, source = sourced.events.data, sourced.events.offsets, sourced.source
+        ensure, threads = self.threads.ensure, self.threads._entries
+        unpack_tid = _STID.unpack_from
+        calls = [(parser.parse_event, types) for _, parser, types in parsers]
+        num = sourced.first_num
+        for i in range(len(offsets)):
+            off = offsets[i]
+            if syscall:
+                tid = unpack_tid(data, off + 8)[0]
+                if tid != -1 and tid not in threads:
+                    ensure(tid)
+            evt_type = data[off + 20] | (data[off + 21] << 8)
+            for parse, types in calls:
+                if types is None or types[evt_type]:
+                    parse(data, off, num, source)
+            if hand_out:
+                yield SourcedBatch(EventBatch(data, offsets[i : i + 1]), num, source, self)
+            num += 1
+
+    def _parsers_for(self, source: str | None) -> tuple[list[tuple[Plugin, Parser, bytes | None]], bool]:
+        """The parsing plugins of ``source`` in registration order (none for an unknown source),
+        and whether events must be handed out one by one (see :meth:`needs_exact_parsing`)."""
         found = self._parsers.get(source)
         if found is None:
-            found = []
+            parsers = []
             if source is not None:
                 for plugin in self.manager.plugins:
                     if plugin.has_parsing and plugin.is_parse_compatible(source):
                         self._require_init(plugin)
                         types = None if plugin.parse_event_types is ALL_EVENT_TYPES else plugin.parse_event_types
-                        found.append((plugin, plugin.parser(), types))
-            self._parsers[source] = found
+                        parsers.append((plugin, plugin.parser(), types))
+            exact = bool(parsers) and (self.parse_mode == "event" or (
+                self.parse_mode == "auto" and self.needs_exact_parsing(source)))  # fmt: skip
+            found = self._parsers[source] = (parsers, exact)
         return found
+
+    def needs_exact_parsing(self, source: str | None) -> bool:
+        """Whether an extractor of ``source`` may see what parsers change, so that extraction of
+        event *n* must wait for parsing of event *n* and run before parsing of event *n+1*: an
+        extractor that parses too (its own state), or that took a state table (shared state)."""
+        users = self.tables.users
+        return any(
+            p.has_extraction and p.is_extract_compatible(source or "") and (p.has_parsing or p.name in users)
+            for p in self.manager.plugins
+        )
 
     # -- capture writing, metrics ---------------------------------------------------------------
     def dump_state_events(self) -> list[bytes]:

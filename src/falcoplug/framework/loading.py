@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from ..backend import PluginBackend
 from ..errors import PluginLoadError
 
 
-def load_backend(location: str | os.PathLike[str]) -> PluginBackend:
-    """A library path (``.so``) gives the dlopen adapter."""
-    text = os.fspath(location)
-    from ..abi.loader import CPluginBackend
+def load_backend(location: str | os.PathLike[str] | type[Any]) -> PluginBackend:
+    """The backend for a plugin location.
 
+    - ``package.module:Class``, ``path/to/file.py`` or ``path/to/file.py:Class`` (the class may be
+      left out when the module defines one plugin), or an SDK plugin class itself: the plugin runs
+      in-process (:class:`~falcoplug.framework.inprocess.InProcessBackend`);
+    - anything else is a shared library path, opened with dlopen as libsinsp opens it.
+    """
+    from ..sdk.reference import looks_like_python_plugin
+
+    if isinstance(location, type):
+        from .inprocess import InProcessBackend
+
+        return InProcessBackend(location)
+    text = os.fspath(location)
     if not text:
         raise PluginLoadError("can't load plugin dynamic library: empty path")
+    if looks_like_python_plugin(text):
+        from .inprocess import InProcessBackend
+
+        return InProcessBackend(text)
+    from ..abi.loader import CPluginBackend
+
     return CPluginBackend(text)

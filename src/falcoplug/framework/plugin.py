@@ -6,17 +6,18 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import Any
 
 import jsonschema
 
 from ..abi.constants import API_VERSION, API_VERSION_STR, Capability, LogSeverity, Rc, SchemaType
-from ..backend import HostOwner, Metric, PluginBackend
+from ..backend import HostOwner, Metric, Parser, PluginBackend
 from ..errors import ConfigError, PluginError, PluginLoadError
 from ..events import PPME_PLUGINEVENT_E
 from ..filter.fields import FieldInfo
+from .async_queue import check_async_event
 from .fields import parse_fields_json
 
 SYSCALL_SOURCE = "syscall"
@@ -99,10 +100,15 @@ class Plugin:
             raise PluginLoadError(f"cannot load plugin {self.location}: {exc}", plugin=self.location) from None
         self._resolve_capabilities()
         self.initialized = False
-        self.owner = HostOwner(self.name, logger=self._log)
+        self.owner = HostOwner(
+            self.name, logger=self._log, capabilities=int(self.capabilities),
+            api_minor=(parse_version(self.required_api_version) or (0, 0, 0))[1],
+        )  # fmt: skip
         self.extract_event_types: bytes = ALL_EVENT_TYPES
         self.parse_event_types: bytes = ALL_EVENT_TYPES
         self.init_config: str | None = None
+        self._parser: Parser | None = None
+        self._async_on = False
 
     # -- registration (sinsp_plugin::resolve_dylib_symbols) ---------------------------------
     def _resolve(self) -> None:
@@ -206,6 +212,21 @@ class Plugin:
     def is_parse_compatible(self, source: str) -> bool:
         return not self.parse_sources or source in self.parse_sources
 
+    def is_async_compatible(self, source: str) -> bool:
+        return not self.async_sources or source in self.async_sources
+
+    @property
+    def has_parsing(self) -> bool:
+        return bool(self.capabilities & Capability.PARSING)
+
+    @property
+    def has_async(self) -> bool:
+        return bool(self.capabilities & Capability.ASYNC)
+
+    @property
+    def has_capture_listening(self) -> bool:
+        return bool(self.capabilities & Capability.CAPTURE_LISTENING)
+
     @cached_property
     def init_schema(self) -> tuple[SchemaType | int, str | None]:
         kind, text = self.backend.get_init_schema()
@@ -295,6 +316,82 @@ class Plugin:
         self._require_init()
         return [Metric(f"{self.name}.{m.name}", m.value, m.monotonic) for m in self.backend.get_metrics()]
 
+    # -- parsing -----------------------------------------------------------------------------
+    def parser(self) -> Parser:
+        """The plugin's ``parse_event``, prepared once (the plugin must be initialized)."""
+        self._require_init()
+        if self._parser is None:
+            self._parser = self.backend.parser()
+        return self._parser
+
+    # -- async events ----------------------------------------------------------------------
+    def start_async(self, sink: Callable[[Plugin, bytes], None]) -> None:
+        """Give the plugin its async-event handler (libsinsp does it when a live capture opens).
+
+        Events the plugin sends are checked (type 402 with 3 parameters, a declared name), then
+        passed to ``sink(plugin, raw)``, which may refuse them by raising.
+        """
+        self._require_init()
+        if self._async_on:
+            raise PluginError("must reset the async event handler before setting a new one", self.name)
+        name, names = self.name, self.async_events
+
+        def handler(raw: bytes) -> None:
+            check_async_event(raw, name, names)
+            sink(self, raw)
+
+        if self.backend.set_async_event_handler(handler) != Rc.SUCCESS:
+            raise PluginError(f"can't set async event handler for plugin '{name}' : {self.last_error()}", name)
+        self._async_on = True
+
+    def stop_async(self) -> bool:
+        """Take the handler back (the plugin must stop and join its threads before returning)."""
+        if not self._async_on:
+            return True
+        ok = self.backend.set_async_event_handler(None) == Rc.SUCCESS
+        if ok:
+            self._async_on = False
+        else:
+            log.warning("plugin %s refused to reset its async event handler: %s", self.name, self.last_error())
+        return ok
+
+    @property
+    def async_running(self) -> bool:
+        return self._async_on
+
+    def dump_state(self) -> list[bytes]:
+        """The async events the plugin sends from ``dump_state`` (what a new capture file starts with).
+
+        Only valid 402 events with declared names are accepted (with libsinsp's messages); their
+        plugin_id is left as the plugin wrote it.
+        """
+        self._require_init()
+        if not self.has_async or not self.backend.has("dump_state"):
+            return []
+        name, names = self.name, self.async_events
+        events: list[bytes] = []
+
+        def handler(raw: bytes) -> None:
+            check_async_event(raw, name, names)
+            events.append(raw)
+
+        if self.backend.dump_state(handler) != Rc.SUCCESS:
+            raise PluginError(f"dump error for plugin '{name}' : {self.last_error()}", name)
+        return events
+
+    # -- capture listening -----------------------------------------------------------------
+    def capture_open(self) -> None:
+        self._require_init()
+        if self.backend.capture_open() != Rc.SUCCESS:
+            raise PluginError(f"capture_open error for plugin '{self.name}' : {self.last_error()}", self.name)
+
+    def capture_close(self) -> bool:
+        self._require_init()
+        if self.backend.capture_close() != Rc.SUCCESS:
+            log.warning("capture_close error for plugin '%s' : %s", self.name, self.last_error())
+            return False
+        return True
+
     def list_open_params(self) -> list[dict[str, str]]:
         self._require_init()
         if not self.backend.has("list_open_params"):
@@ -321,6 +418,8 @@ class Plugin:
 
     def destroy(self) -> None:
         self.initialized = False
+        self._parser = None
+        self._async_on = False
         self.backend.destroy()
 
     def _log(self, component: str, message: str, severity: int) -> None:

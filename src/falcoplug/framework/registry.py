@@ -11,10 +11,12 @@ from ..backend import FieldRequest
 from ..errors import FieldError
 from ..filter.fields import FieldInfo
 from .fields import FieldArg, FieldArgError, bind_arg
-from .generic import GENERIC_FIELDS, GenericField
+from .generic import GENERIC_FIELDS, SYSCALL_FIELDS, GenericField
 
 if TYPE_CHECKING:
     from .plugin import Plugin
+
+SYSCALL_SOURCE = "syscall"
 
 
 class UnknownFieldError(FieldError, LookupError):
@@ -78,15 +80,20 @@ class SourceFields:
         self.source = source
         self.plugins = [p for p in plugins if p.has_extraction and p.is_extract_compatible(source)]
         self._cache: dict[tuple[str, str | None], BoundField] = {}
+        # The syscall source also has the syscall event class's fields libsinsp can give without
+        # a driver (evt.type), ahead of plugin fields as the built-in classes come first.
+        self.generic = dict(GENERIC_FIELDS)
+        if source == SYSCALL_SOURCE:
+            self.generic.update(SYSCALL_FIELDS)
 
     def fields(self) -> list[FieldInfo]:
-        infos = [g.info for g in GENERIC_FIELDS.values()]
+        infos = [g.info for g in self.generic.values()]
         for plugin in self.plugins:
             infos.extend(plugin.fields)
         return infos
 
     def has_field(self, name: str) -> bool:
-        return name in GENERIC_FIELDS or any(f.name == name for p in self.plugins for f in p.fields)
+        return name in self.generic or any(f.name == name for p in self.plugins for f in p.fields)
 
     def resolve(self, name: str, arg: str | None = None) -> BoundField:
         """Bind ``name`` (and its argument) or raise :class:`UnknownFieldError` / :class:`FieldArgError`."""
@@ -99,7 +106,7 @@ class SourceFields:
 
     def _resolve(self, name: str, arg: str | None) -> BoundField:
         text = name if arg is None else f"{name}[{arg}]"
-        generic = GENERIC_FIELDS.get(name)
+        generic = self.generic.get(name)
         if generic is not None:
             if arg is not None:
                 raise FieldArgError(

@@ -1,0 +1,193 @@
+"""Driving a plugin class on behalf of a host: the one interface both hosts of SDK plugins use.
+
+The in-process adapter (``falcoplug.framework.inprocess``) and the exported library
+(``falcoplug.export``) both go through :class:`PluginDriver`, so a plugin behaves the same
+whichever runs it. Every call into plugin code is guarded: an exception becomes a failure code
+and its message the last error (``plugin_get_last_error``); nothing raised by plugin code reaches
+the host.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from ..backend import FieldRequest, Metric
+from ..errors import ConfigError
+from .constants import Rc
+from .describe import Description, describe
+from .event import Event
+from .extract import ExtractPlan, ExtractPlugin
+from .log import LogSink, ModuleRoute, logger_name, object_logger
+from .plugin import Plugin
+from .source import EOF, TIMEOUT, EventWriter, SourceInstance, SourcePlugin, open_params_json, progress_value
+
+
+def _describe_error(exc: BaseException) -> str:
+    if isinstance(exc, ConfigError):
+        return str(exc)
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class PluginDriver:
+    """One plugin object and its state, as one ``ss_plugin_t`` of a host."""
+
+    def __init__(self, cls: type[Plugin] | Description) -> None:
+        self.description = cls if isinstance(cls, Description) else describe(cls)
+        self.name = self.description.info.name
+        self.plugin: Any = None
+        self.last_error = ""
+        self._route: ModuleRoute | None = None
+
+    # -- errors --------------------------------------------------------------------------------------
+    def fail(self, context: str, exc: BaseException | str) -> None:
+        """Record a failure as the last error (and log its traceback at debug level)."""
+        text = exc if isinstance(exc, str) else _describe_error(exc)
+        self.last_error = f"{context}: {text}" if context else text
+        if isinstance(exc, BaseException) and not isinstance(exc, ConfigError):
+            log = getattr(self.plugin, "log", None) or logging.getLogger(logger_name(self.name))
+            log.debug("%s failed", context or "plugin call", exc_info=exc)
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    def init(self, config: str, log_sink: LogSink | None = None) -> bool:
+        cls = self.description.cls
+        if log_sink is not None:
+            self._route = ModuleRoute(cls.__module__, log_sink)
+            self._route.attach()
+        try:
+            plugin = cls()
+            plugin.log = object_logger(self.name, log_sink)
+            model = cls.config_model()
+            if model is None:
+                plugin.init()
+            else:
+                plugin.init(model.parse(config, self.name, warn=lambda m: plugin.log.warning("config: %s", m)))
+        except BaseException as exc:  # noqa: BLE001 - plugin code: becomes the init failure
+            self.fail("init", exc)
+            return False
+        self.plugin = plugin
+        return True
+
+    def destroy(self) -> None:
+        plugin, self.plugin = self.plugin, None
+        try:
+            if plugin is not None:
+                plugin.destroy()
+        except BaseException as exc:  # noqa: BLE001 - nothing can be reported after destroy
+            self.fail("destroy", exc)
+        finally:
+            if self._route is not None:
+                self._route.detach()
+                self._route = None
+
+    def set_config(self, config: str) -> bool:
+        cls = self.description.cls
+        try:
+            model = cls.config_model()
+            value = config if model is None else model.parse(config, self.name, warn=self.plugin.log.warning)
+            self.plugin.set_config(value)
+        except BaseException as exc:  # noqa: BLE001
+            self.fail("set_config", exc)
+            return False
+        return True
+
+    def metrics(self) -> list[Metric] | None:
+        try:
+            out = []
+            for m in self.plugin.metrics():
+                if not isinstance(m, Metric) or not isinstance(m.value, (int, float)) or isinstance(m.value, bool):
+                    raise TypeError(f"metrics() must yield Metric(name, int or float value), got {m!r:.80}")
+                out.append(m)
+            return out
+        except BaseException as exc:  # noqa: BLE001
+            self.fail("get_metrics", exc)
+            return None
+
+    # -- sourcing ------------------------------------------------------------------------------------
+    def open(self, params: str) -> InstanceDriver | None:
+        cls: type[SourcePlugin] = self.description.cls  # type: ignore[assignment]
+        try:
+            model = cls.open_params_model()
+            instance = self.plugin.open(params if model is None else model.parse(params, self.name))
+            if not isinstance(instance, SourceInstance):
+                raise TypeError(f"open() must return a SourceInstance, not {type(instance).__name__}")
+        except BaseException as exc:  # noqa: BLE001
+            self.fail("open", exc)
+            return None
+        assert self.description.sourcing is not None
+        return InstanceDriver(self, instance, self.description.sourcing.batch_capacity)
+
+    def list_open_params(self) -> str | None:
+        try:
+            return json.dumps(open_params_json(self.plugin.list_open_params()))
+        except BaseException as exc:  # noqa: BLE001
+            self.fail("list_open_params", exc)
+            return None
+
+    def event_to_string(self, data: bytes, num: int, source: str | None) -> str | None:
+        try:
+            text = self.plugin.event_to_string(Event(data, num, source))
+            if not isinstance(text, str):
+                raise TypeError(f"event_to_string() must return a str, not {type(text).__name__}")
+            return text
+        except BaseException as exc:  # noqa: BLE001
+            self.fail("event_to_string", exc)
+            return None
+
+    # -- extraction ----------------------------------------------------------------------------------
+    def plan(self, requests: Sequence[FieldRequest], *, check: bool = True, pack_ips: bool = False) -> ExtractPlan:
+        """A prepared extraction request; raises ValueError for fields the plugin does not have."""
+        assert isinstance(self.plugin, ExtractPlugin)
+        return ExtractPlan(self.plugin, requests, self._extract_failed, check=check, pack_ips=pack_ips)
+
+    def _extract_failed(self, message: str) -> None:
+        self.last_error = f"extract_fields: {message}"
+
+
+class InstanceDriver:
+    """One open stream (``ss_instance_t``): its instance object and the writer it fills.
+
+    After :meth:`next_batch`, ``writer.items`` holds the batch's events (payloads or
+    ``(payload, ts)`` pairs); the host turns them into plugin events.
+    """
+
+    def __init__(self, driver: PluginDriver, instance: SourceInstance, capacity: int) -> None:
+        self.driver = driver
+        self.instance = instance
+        self.writer = EventWriter(capacity)
+        self._ended = False
+
+    def next_batch(self) -> int:
+        self.writer.items.clear()
+        if self._ended:
+            return Rc.EOF
+        try:
+            status = self.instance.next_batch(self.writer)
+        except BaseException as exc:  # noqa: BLE001 - the events written so far are still delivered
+            self.driver.fail("next_batch", exc)
+            return Rc.FAILURE
+        if status is None:
+            return Rc.SUCCESS if self.writer.items else Rc.TIMEOUT
+        if status is TIMEOUT:
+            return Rc.TIMEOUT
+        if status is EOF:
+            self._ended = True  # keep answering EOF, as libscap may ask again
+            return Rc.EOF
+        self.driver.fail("next_batch", f"returned {status!r}; expected None, TIMEOUT or EOF")
+        return Rc.FAILURE
+
+    def progress(self) -> tuple[int, str | None]:
+        try:
+            return progress_value(self.instance.progress())
+        except BaseException as exc:  # noqa: BLE001
+            self.driver.fail("get_progress", exc)
+            return 0, None
+
+    def close(self) -> None:
+        try:
+            self.instance.close()
+        except BaseException as exc:  # noqa: BLE001
+            self.driver.fail("close", exc)
