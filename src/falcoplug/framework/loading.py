@@ -15,6 +15,8 @@ def load_backend(location: str | os.PathLike[str] | type[Any]) -> PluginBackend:
     - ``package.module:Class``, ``path/to/file.py`` or ``path/to/file.py:Class`` (the class may be
       left out when the module defines one plugin), or an SDK plugin class itself: the plugin runs
       in-process (:class:`~falcoplug.framework.inprocess.InProcessBackend`);
+    - the name of a bundled plugin (``k8saudit``, ``json``, ``cloudtrail``; also Falco's library
+      names such as ``libk8saudit.so`` when no such file exists): that SDK plugin, in-process;
     - anything else is a shared library path, opened with dlopen as libsinsp opens it.
     """
     from ..sdk.reference import looks_like_python_plugin
@@ -26,6 +28,9 @@ def load_backend(location: str | os.PathLike[str] | type[Any]) -> PluginBackend:
     text = os.fspath(location)
     if not text:
         raise PluginLoadError("can't load plugin dynamic library: empty path")
+    from ..plugins import bundled_reference
+
+    text = bundled_reference(text) or text
     if looks_like_python_plugin(text):
         from .inprocess import InProcessBackend
 
