@@ -29,6 +29,7 @@ void fp_batch_free(fp_batch* b);
 void fp_values_free(fp_values* v);
 int fp_next_batch(void* fn, ss_plugin_t* s, ss_instance_t* h, uint32_t plugin_id, const char* name,
                   uint64_t now_ns, fp_batch* out, uint32_t* nevts_out, char* err, size_t errlen);
+int fp_uniform_source(const uint8_t* data, const uint64_t* offs, uint32_t n, uint16_t* type_out, uint32_t* id_out);
 int fp_extract_batch(void* fn, ss_plugin_t* s, ss_plugin_field_extract_input* in,
                      const uint8_t* data, const uint64_t* offs, uint32_t n, const uint64_t* evtnums,
                      const char* evtsrc, const uint8_t* type_ok, fp_values* out, char* err, size_t errlen);

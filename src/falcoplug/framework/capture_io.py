@@ -9,8 +9,9 @@ import struct
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from ..abi.scan import uniform_source_key
 from ..capture import CaptureReader, CaptureWriter
-from ..events import PPME_ASYNCEVENT_E, PPME_PLUGINEVENT_E, EventBatch
+from ..events import PPME_ASYNCEVENT_E, EventBatch
 
 if TYPE_CHECKING:
     from .inspector import Inspector, SourcedBatch
@@ -19,15 +20,11 @@ if TYPE_CHECKING:
 
 def _single_source(host: Inspector, batch: EventBatch) -> tuple[bool, str | None]:
     """Whether every event of the batch belongs to one source (the usual plugin capture), and which."""
-    data = batch.data
-    keys = {bytes(data[off + 20 : off + 22]) + bytes(data[off + 34 : off + 38]) for off in batch.offsets}
-    if len(keys) != 1:
+    key = uniform_source_key(batch.data, batch.offsets)
+    if key is None:
         return False, None
-    (key,) = keys
-    evt_type, plugin_id = struct.unpack("<HI", key)
-    if evt_type == PPME_ASYNCEVENT_E:
-        return False, None  # the async plugin_id is at another offset: take the general path
-    return True, host.source_of(evt_type, plugin_id if evt_type == PPME_PLUGINEVENT_E else None)
+    evt_type, plugin_id = key
+    return True, host.source_of(evt_type, plugin_id)
 
 
 class CaptureInput:

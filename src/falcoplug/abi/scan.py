@@ -1,0 +1,44 @@
+"""Quick looks over a batch's event headers, in compiled code when the fast path is built."""
+
+from __future__ import annotations
+
+import struct
+from array import array
+from collections.abc import Sequence
+from typing import Any
+
+from ..events import PPME_ASYNCEVENT_E, PPME_PLUGINEVENT_E
+from .ffi import fastpath, ffi
+
+_TYPE = struct.Struct("<H")
+_U32 = struct.Struct("<I")
+
+
+def _u64(values: Sequence[int]) -> Any:
+    if isinstance(values, array) and values.typecode == "Q":
+        return values
+    if isinstance(values, memoryview) and values.format == "Q":
+        return values
+    return array("Q", values)
+
+
+def uniform_source_key(data: Any, offsets: Sequence[int]) -> tuple[int, int] | None:
+    """``(event type, plugin id)`` shared by every event of the batch (the plugin id of plugin and
+    async events, else 0), or ``None`` when the events differ."""
+    n = len(offsets)
+    if n == 0:
+        return None
+    if fastpath is not None:
+        out_type, out_id = ffi.new("uint16_t*"), ffi.new("uint32_t*")
+        buf, offs = ffi.from_buffer("uint8_t[]", data), ffi.from_buffer("uint64_t[]", _u64(offsets))
+        if fastpath.fp_uniform_source(buf, offs, n, out_type, out_id):
+            return int(out_type[0]), int(out_id[0])
+        return None
+    keys = set()
+    for off in offsets:
+        evt_type = _TYPE.unpack_from(data, off + 20)[0]
+        at = 34 if evt_type == PPME_PLUGINEVENT_E else 38 if evt_type == PPME_ASYNCEVENT_E else 0
+        keys.add((evt_type, _U32.unpack_from(data, off + at)[0] if at else 0))
+        if len(keys) > 1:
+            return None
+    return keys.pop()
