@@ -116,22 +116,20 @@ def bench_replay(path: str, capture_bytes: int, label: str, fields: list[str]) -
     import cbuild
 
     from falcoplug.framework import Inspector
-    from falcoplug.framework.capture_io import CaptureInput
 
     host = Inspector()
     host.load(str(cbuild.build_plugin("source_plugin")), "{}")
     host.load(str(cbuild.build_plugin("extractor_plugin")), "")
     start = time.perf_counter()
     count = 0
-    capture = CaptureInput(host, path)
+    host.open_capture(path)
     plan = None
-    for batch in capture.batches():
+    for batch in host.batches():
         if fields:
             plan = plan or host.plan(batch.source, fields)
             plan.columns(batch)
         count += len(batch)
     seconds = time.perf_counter() - start
-    capture.close()
     host.destroy()
     name = f"replay {label}" + (f" + {','.join(fields)}" if fields else "")
     return Result(name, count, seconds, capture_bytes, os.path.getsize(path))

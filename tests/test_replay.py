@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from falcoplug.cli.main import main
 from falcoplug.framework import Inspector
-from falcoplug.framework.capture_io import CaptureInput, Recorder
+from falcoplug.framework.capture_io import Recorder
 from falcoplug.framework.generic import GENERIC_FIELDS
 
 PLUGIN_FIELDS = [
@@ -55,8 +55,8 @@ def test_replay_gives_identical_values(tmp_path, suffix, params):
 
     replay = host_with_plugins()
     replay.hostname = "somewhere-else"  # the capture's machine info must win
-    capture = CaptureInput(replay, path)
-    got = values(replay, capture.batches())
+    replay.open_capture(path)
+    got = values(replay, replay.batches())
     assert len(got) == len(expected) == int(params.split(",")[0].split("=")[1])
     assert got == expected
     assert (path.read_bytes()[:2] == b"\x1f\x8b") == suffix.endswith(".gz")

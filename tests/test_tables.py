@@ -262,6 +262,9 @@ def test_plugin_owned_table_from_python(lib):
     with pytest.raises(TableError, match="owned: no entry to erase"):
         table.erase("k1")
     table.clear()
+    assert table.owner_name == "owner"
+    host.destroy()  # the owner is gone, and so is its table
+    assert "strs" not in host.tables and "threads" in host.tables
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-from .abi.constants import StateType
+from .api import StateType
 from .errors import FalcoplugError
 from .events import EventBatch
 

@@ -691,6 +691,11 @@ class ForeignTable(StateTable):
         self.reader, self.writer, self.fieldsv = reader, writer, fields
         self._cname = ffi.new("char[]", name.encode())
 
+    @property
+    def owner_name(self) -> str:
+        """The name of the plugin that owns the table."""
+        return self.owner.name
+
     # -- add_table's checks (copy_and_check_table_input) -----------------------------------------
     @classmethod
     def from_input(cls, owner: Any, table_input: Any) -> ForeignTable:

@@ -46,26 +46,33 @@ def load_plugins(host: Inspector, specs: Sequence[PluginSpec]) -> list[tuple[Plu
     return loaded
 
 
-def choose_input(loaded: Sequence[tuple[PluginSpec, Plugin]]) -> tuple[Plugin, str]:
-    """The input: the sourcing plugin given open params, or the only sourcing plugin."""
-    with_params = [(s, p) for s, p in loaded if s.open_params is not None and p.has_sourcing]
+def choose_inputs(loaded: Sequence[tuple[PluginSpec, Plugin]]) -> list[tuple[PluginSpec, Plugin, str]]:
+    """The inputs: every sourcing plugin given open params (each is a live source, as in Falco),
+    or the only sourcing plugin with empty params."""
     for spec, plugin in loaded:
         if spec.open_params is not None and not plugin.has_sourcing:
             raise ConfigError(
                 f"plugin {plugin.name} has not event sourcing capabilities and cannot be used as input"
             )
-    if len(with_params) == 1:
-        spec, plugin = with_params[0]
-        return plugin, spec.open_params or ""
-    if len(with_params) > 1:
-        names = ", ".join(p.name for _, p in with_params)
-        raise ConfigError(f"several input plugins were given open params ({names}); falcoplug opens one at a time")
-    sourcing = [p for _, p in loaded if p.has_sourcing]
+    inputs = [(s, p, s.open_params or "") for s, p in loaded if s.open_params is not None]
+    if inputs:
+        return inputs
+    sourcing = [(s, p) for s, p in loaded if p.has_sourcing]
     if len(sourcing) == 1:
-        return sourcing[0], ""
+        return [(sourcing[0][0], sourcing[0][1], "")]
     if not sourcing:
         raise ConfigError("no plugin with event sourcing capability was given as input")
-    raise ConfigError("several sourcing plugins: give open params (SPEC|CONFIG|PARAMS) to the input plugin")
+    raise ConfigError("several sourcing plugins: give open params (SPEC|CONFIG|PARAMS) to each input plugin")
+
+
+def choose_input(loaded: Sequence[tuple[PluginSpec, Plugin]]) -> tuple[Plugin, str]:
+    """The one input (see :func:`choose_inputs`)."""
+    inputs = choose_inputs(loaded)
+    if len(inputs) > 1:
+        names = ", ".join(p.name for _, p, _ in inputs)
+        raise ConfigError(f"several input plugins were given open params ({names}); only one is possible here")
+    _, plugin, params = inputs[0]
+    return plugin, params
 
 
 def rule_settings(config: FalcoConfig | None, *, json_output: bool = False, priority: str | None = None,

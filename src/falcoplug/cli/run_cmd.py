@@ -1,21 +1,24 @@
-"""``falcoplug run``: a live plugin or a capture in; events, or Falco alerts, out."""
+"""``falcoplug run``: live plugins or a capture in; events, or Falco alerts, out."""
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import click
 
+from ..errors import ConfigError
 from ..events import EventBatch
-from ..framework.capture_io import CaptureInput, Recorder
+from ..framework.capture_io import Recorder
+from ..framework.config import PluginSpec
 from ..framework.inspector import Inspector, SourcedBatch
-from ..pipeline import Pipeline, Rules
-from .common import (
-    choose_input, config_option, gather_specs, load_plugins, plugin_option, rule_settings, rules_paths,
-)  # fmt: skip
+from ..framework.metrics import MetricsReporter, collect, format_metrics
+from ..framework.multisource import MultiSource
+from ..pipeline import Pipeline, Rules, RuleSettings
+from .common import choose_inputs, config_option, gather_specs, load_plugins, plugin_option, rule_settings, rules_paths
 
 log = logging.getLogger("falcoplug.run")
 
@@ -47,6 +50,28 @@ def head(batch: SourcedBatch, n: int) -> SourcedBatch:
     return SourcedBatch(events, batch.first_num, batch.source, batch.host)
 
 
+@dataclass
+class RunOptions:
+    output_format: str | None
+    condition: str | None
+    as_json: bool
+    quiet: bool
+    max_events: int | None
+    rules_paths: list[str]
+    settings: RuleSettings | None
+    metrics_interval: float | None
+    metrics: bool
+
+
+def make_pipeline(host: Inspector, opts: RunOptions) -> Pipeline:
+    rules = None
+    if opts.rules_paths:
+        rules = Rules(host, opts.settings)
+        for warning in rules.load_paths(opts.rules_paths):
+            log.info("%s", warning)
+    return Pipeline(host, output_format=opts.output_format, condition=opts.condition, rules=rules, as_json=opts.as_json)
+
+
 @click.command("run")
 @plugin_option
 @config_option
@@ -62,6 +87,9 @@ def head(batch: SourcedBatch, n: int) -> SourcedBatch:
 @click.option("--rule-matching", type=click.Choice(["first", "all"]), default=None, help="With rules: first or all matching rules.")
 @click.option("-q", "--quiet", is_flag=True, help="Print no events or alerts (with -w: only record).")
 @click.option("--summary/--no-summary", default=None, help="A summary on stderr at the end (default: with rules).")
+@click.option("--metrics", is_flag=True, help="Print the plugins' metrics on stderr at the end.")
+@click.option("--metrics-interval", type=click.FloatRange(min=0.001), default=None, metavar="SECONDS",
+              help="Also print the metrics every SECONDS while running.")  # fmt: skip
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when it is a terminal).")
 def run_command(
     plugin_specs: tuple[str, ...],
@@ -78,66 +106,136 @@ def run_command(
     rule_matching: str | None,
     quiet: bool,
     summary: bool | None,
+    metrics: bool,
+    metrics_interval: float | None,
     progress: bool | None,
 ) -> None:
-    """Run plugins: the input plugin sources events (or -R replays a capture), every plugin extracts;
-    print each event (-o, --json), or the alerts of Falco rules (-r).
+    """Run plugins: each input plugin sources events (or -R replays a capture), every plugin parses
+    and extracts; print each event (-o, --json), or the alerts of Falco rules (-r).
 
-    SPEC is LIB.so[|INIT_CONFIG[|OPEN_PARAMS]] (as libsinsp's sinsp-example takes it).
+    SPEC is LIB.so[|INIT_CONFIG[|OPEN_PARAMS]] (as libsinsp's sinsp-example takes it); module:Class,
+    file.py and the bundled plugins' names (k8saudit, json, cloudtrail) work too. Several plugins
+    given open params run as several live sources at once, as in Falco.
     """
     specs, config = gather_specs(plugin_specs, config_file, allow_empty=read_file is not None)
+    paths = rules_paths(rules_files, config)
+    if paths and output_format:
+        raise click.UsageError("-o does not apply with rules: alerts use each rule's output")
+    settings = rule_settings(config, json_output=as_json, priority=priority, rule_matching=rule_matching) if paths else None
+    opts = RunOptions(output_format, condition, as_json, quiet, max_events, paths, settings, metrics_interval, metrics)
+    show_progress = sys.stderr.isatty() if progress is None else progress
+    if read_file is not None:
+        _run_capture(specs, read_file, write_file, compress, opts, show_progress, summary)
+        return
     host = Inspector()
     loaded = load_plugins(host, specs)
-    paths = rules_paths(rules_files, config)
-    rules = None
-    if paths:
-        if output_format:
-            raise click.UsageError("-o does not apply with rules: alerts use each rule's output")
-        settings = rule_settings(config, json_output=as_json, priority=priority, rule_matching=rule_matching)
-        rules = Rules(host, settings)
-        for warning in rules.load_paths(paths):
-            log.info("%s", warning)
-    pipeline = Pipeline(host, output_format=output_format, condition=condition, rules=rules, as_json=as_json)
-    show_progress = sys.stderr.isatty() if progress is None else progress
-    recorder = capture = None
+    inputs = choose_inputs(loaded)
+    if len(inputs) > 1:
+        if write_file is not None:
+            raise ConfigError("-w records one input; several live sources were given")
+        host.destroy()
+        _run_sources(specs, [spec for spec, _, _ in inputs], opts, summary)
+        return
+    _, source, params = inputs[0]
+    pipeline = make_pipeline(host, opts)
+    recorder = None
     try:
-        if read_file is not None:
-            capture = CaptureInput(host, read_file)
-            batches, label = capture.batches(), read_file
-            read_progress: Callable[[], tuple[float, str | None]] = lambda: (capture.progress(), None)  # noqa: E731
-            can_progress = capture.reader.size is not None
-        else:
-            source, params = choose_input(loaded)
-            host.open(source, params)
-            batches, label, read_progress = host.batches(), source.name, host.progress
-            can_progress = source.backend.has("get_progress")
+        host.open(source, params)
         if write_file is not None:
             recorder = Recorder(write_file, compress=compress, hostname=host.hostname)
-        with progress_bar(label, read_progress, show_progress and can_progress) as tick:
-            _loop(batches, pipeline, quiet, max_events, recorder, tick)
+            recorder.write_initial(host.dump_state_events())
+        with progress_bar(source.name, host.progress, show_progress and source.backend.has("get_progress")) as tick:
+            _loop(host, host.batches(), pipeline, opts, recorder, tick)
     finally:
         if recorder is not None:
             recorder.close()
-        if capture is not None:
-            capture.close()
-        host.destroy()
-        if summary or (summary is None and rules is not None):
-            click.echo(pipeline.stats.summary(), err=True)
+        _finish(host, [pipeline], opts, summary)
 
 
-def _loop(batches, pipeline: Pipeline, quiet: bool, max_events: int | None, recorder, tick) -> None:  # type: ignore[no-untyped-def]
+def _run_capture(specs: Sequence[PluginSpec], path: str, write_file: str | None, compress: bool | None,
+                 opts: RunOptions, show_progress: bool, summary: bool | None) -> None:  # fmt: skip
+    host = Inspector()
+    load_plugins(host, specs)
+    pipeline = make_pipeline(host, opts)
+    recorder = None
+    try:
+        host.open_capture(path)
+        if write_file is not None:
+            recorder = Recorder(write_file, compress=compress, hostname=host.hostname)
+        capture_size_known = host._capture is not None and host._capture.size is not None
+        with progress_bar(path, host.progress, show_progress and capture_size_known) as tick:
+            _loop(host, host.batches(), pipeline, opts, recorder, tick)
+    finally:
+        if recorder is not None:
+            recorder.close()
+        _finish(host, [pipeline], opts, summary)
+
+
+def _loop(host: Inspector, batches: Iterator[SourcedBatch], pipeline: Pipeline, opts: RunOptions,
+          recorder: Recorder | None, tick: Callable[[], None]) -> None:  # fmt: skip
     out = sys.stdout
+    reporter = _reporter([host], opts)
     count = 0
     for batch in batches:
-        if max_events is not None and count + len(batch) > max_events:
-            batch = head(batch, max_events - count)
+        if opts.max_events is not None and count + len(batch) > opts.max_events:
+            batch = head(batch, opts.max_events - count)
         if recorder is not None:
             recorder.write(batch)
         lines = pipeline.lines(batch)
-        if lines and not quiet:
+        if lines and not opts.quiet:
             out.write("\n".join(lines) + "\n")
         count += len(batch)
         tick()
-        if max_events is not None and count >= max_events:
+        if reporter is not None:
+            reporter.tick()
+        if opts.max_events is not None and count >= opts.max_events:
             break
     out.flush()
+
+
+def _run_sources(specs: Sequence[PluginSpec], inputs: Sequence[PluginSpec], opts: RunOptions, summary: bool | None) -> None:
+    """Several live sources: one inspector per input, with its own instances of the other plugins."""
+    others = [s for s in specs if s not in inputs]
+    hosts: list[Inspector] = []
+    pipelines: dict[int, Pipeline] = {}
+    try:
+        for spec in inputs:
+            host = Inspector()
+            hosts.append(host)
+            loaded = load_plugins(host, [spec, *others])
+            pipelines[id(host)] = make_pipeline(host, opts)
+            host.open(loaded[0][1], spec.open_params or "")
+        runner = MultiSource(hosts, process=lambda batch: pipelines[id(batch.host)].lines(batch))
+        reporter = _reporter(hosts, opts)
+        out = sys.stdout
+        for _source, line in runner:
+            if not opts.quiet:
+                out.write(line + "\n")
+            if reporter is not None:
+                reporter.tick()
+            if opts.max_events is not None and sum(p.stats.events for p in pipelines.values()) >= opts.max_events:
+                runner.stop()
+                break
+        out.flush()
+    finally:
+        _finish(hosts, list(pipelines.values()), opts, summary)
+
+
+def _reporter(hosts: Sequence[Inspector], opts: RunOptions) -> MetricsReporter | None:
+    if opts.metrics_interval is None:
+        return None
+    return MetricsReporter(list(hosts), lambda line: click.echo(line, err=True), interval=opts.metrics_interval)
+
+
+def _finish(hosts: Inspector | Sequence[Inspector], pipelines: Sequence[Pipeline], opts: RunOptions, summary: bool | None) -> None:
+    hosts = [hosts] if isinstance(hosts, Inspector) else list(hosts)
+    try:
+        if opts.metrics or opts.metrics_interval is not None:
+            for line in format_metrics(collect(hosts)):
+                click.echo(line, err=True)
+    finally:
+        for host in hosts:
+            host.destroy()
+    if summary or (summary is None and opts.rules_paths):
+        for pipeline in pipelines:
+            click.echo(pipeline.stats.summary(), err=True)

@@ -36,9 +36,10 @@ def async_event_name(raw: bytes | bytearray | memoryview, plugin_name: str) -> s
     _, _, length, evt_type, nparams = _HEAD.unpack_from(raw, 0)
     if evt_type != PPME_ASYNCEVENT_E or nparams != 3 or length < ASYNC_HEAD_LEN or length > len(raw):
         raise AsyncEventRejected(f"malformed async event produced by plugin: {plugin_name}")
-    end = bytes(raw[ASYNC_HEAD_LEN:length]).find(b"\0")
-    name = bytes(raw[ASYNC_HEAD_LEN : length if end < 0 else ASYNC_HEAD_LEN + end])
-    return name.decode("utf-8", "replace")
+    if not isinstance(raw, (bytes, bytearray)):
+        raw = bytes(raw)
+    end = raw.find(b"\0", ASYNC_HEAD_LEN, length)
+    return raw[ASYNC_HEAD_LEN : length if end < 0 else end].decode("utf-8", "replace")
 
 
 def check_async_event(raw: bytes | bytearray | memoryview, plugin_name: str, names: frozenset[str]) -> str:
@@ -49,11 +50,9 @@ def check_async_event(raw: bytes | bytearray | memoryview, plugin_name: str, nam
     return name
 
 
-def set_plugin_id(raw: bytes | bytearray, plugin_id: int) -> bytearray:
+def set_plugin_id(raw: bytes | bytearray, plugin_id: int) -> bytes:
     """A copy of ``raw`` whose plugin_id parameter is ``plugin_id``."""
-    out = bytearray(raw)
-    _U32.pack_into(out, 38, plugin_id)
-    return out
+    return b"".join((raw[:38], _U32.pack(plugin_id), raw[42:]))
 
 
 class AsyncQueue:
@@ -83,7 +82,7 @@ class AsyncQueue:
             if len(self._heap) >= self.capacity:
                 self.dropped_full += 1
                 return "async event queue is full"
-            heapq.heappush(self._heap, (key, next(self._seq), bytes(raw)))
+            heapq.heappush(self._heap, (key, next(self._seq), raw if type(raw) is bytes else bytes(raw)))
             self.pushed += 1
         return None
 

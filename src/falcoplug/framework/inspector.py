@@ -431,6 +431,7 @@ class Inspector(GenericContext):
         self.close()
         for plugin in self.manager.plugins:
             if plugin.initialized:
+                self.tables.discard_owned_by(plugin.name)
                 plugin.destroy()
         self._parsers.clear()
         self.routines.shutdown()

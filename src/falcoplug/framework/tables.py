@@ -357,6 +357,13 @@ class TableRegistry:
             self._tables[table.name] = table
         return table
 
+    def discard_owned_by(self, plugin_name: str) -> None:
+        """Forget the tables a plugin owns (when the plugin is destroyed, they are gone)."""
+        with self._lock:
+            for name, table in list(self._tables.items()):
+                if getattr(table, "owner_name", None) == plugin_name:
+                    del self._tables[name]
+
     def get(self, name: str, key_type: int | None = None) -> Table | None:
         """The table called ``name`` (``None`` when there is none); with ``key_type``, checked."""
         table = self._tables.get(name)

@@ -1,0 +1,76 @@
+"""The command line with the stateful capabilities: async events recorded and replayed, dump_state
+at the start of a capture, parsing on replay, metrics, and several live sources at once."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cbuild import build_plugin
+from click.testing import CliRunner
+
+from falcoplug.capture import CaptureReader
+from falcoplug.cli.main import main
+
+
+@pytest.fixture(scope="module")
+def libs() -> dict[str, str]:
+    return {name: str(build_plugin(name)) for name in
+            ("source_plugin", "extractor_plugin", "async_plugin", "parse_plugin", "broken_plugin")}  # fmt: skip
+
+
+def invoke(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, list(args))
+
+
+def test_dump_state_goes_first_and_async_events_are_recorded(libs, tmp_path):
+    path = tmp_path / "run.scap"
+    result = invoke("run", "-p", f"{libs['source_plugin']}||count=200,batch=10,timeouts=3",
+                    "-p", f"{libs['async_plugin']}|count=5,dump=2,ts=none", "-w", str(path), "-q")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    events = list(CaptureReader(path))
+    # dump_state's two "state" events open the file, with the plugin ID left as the plugin wrote it
+    assert [e.async_name for e in events[:2]] == ["state", "state"]
+    assert [e.payload for e in events[:2]] == [b"S0", b"S1"]
+    names = [e.async_name for e in events[2:] if e.is_async]
+    assert names.count("tick") == 5
+    assert sum(1 for e in events if e.type == 322) == 200
+
+
+def test_replay_delivers_recorded_async_events_and_parses_them(libs, tmp_path):
+    path = tmp_path / "run.scap"
+    invoke("run", "-p", f"{libs['source_plugin']}||count=20,batch=5", "-p", libs["parse_plugin"], "-w", str(path), "-q")
+    live = invoke("run", "-p", f"{libs['source_plugin']}||count=20,batch=5", "-p", libs["parse_plugin"],
+                  "-o", "%evt.num %parse.total %parse.count %parse.last_num")  # fmt: skip
+    replay = invoke("run", "-R", str(path), "-p", libs["source_plugin"], "-p", libs["parse_plugin"],
+                    "-o", "%evt.num %parse.total %parse.count %parse.last_num")  # fmt: skip
+    assert replay.exit_code == 0, replay.output
+    assert replay.stdout == live.stdout
+    assert replay.stdout.splitlines()[-1] == "20 20 20 20"
+
+
+def test_metrics_at_the_end_and_periodically(libs):
+    lib = str(build_plugin("broken_plugin", {"WITH_METRICS": None}))
+    result = invoke("run", "-p", f"{lib}||", "--metrics", "-q")
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert "broken.next_calls 2" in lines and "broken.ratio 0.5" in lines
+    periodic = invoke("run", "-p", f"{libs['source_plugin']}||count=3000,batch=1", "--metrics-interval", "0.001", "-q")
+    # the inspector's own counters, while running and at the end
+    assert periodic.stderr.count("falcoplug.n_evts ") >= 2
+    assert periodic.stderr.splitlines()[-8:].count("falcoplug.n_evts 3000") == 1
+
+
+def test_several_live_sources_at_once(libs):
+    result = invoke("run", "-p", f"{libs['source_plugin']}|{{}}|count=30,batch=7",
+                    "-p", f"{libs['broken_plugin']}||", "-o", "%evt.source %evt.num %evt.pluginname", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    docs = [json.loads(line) for line in result.stdout.splitlines()]
+    by_source: dict[str, list[int]] = {}
+    for doc in docs:
+        by_source.setdefault(doc["evt.source"], []).append(doc["evt.num"])
+    # each source has its own inspector, numbering its own events from 1
+    assert by_source == {"test": list(range(1, 31)), "broken": [1, 2]}
+    assert {d["evt.pluginname"] for d in docs} == {"testsrc", "broken"}
+    with_w = invoke("run", "-p", f"{libs['source_plugin']}||count=3", "-p", f"{libs['broken_plugin']}||", "-w", "x.scap")
+    assert with_w.exit_code == 1 and "several live sources" in with_w.stderr
