@@ -35,7 +35,7 @@ from filter_support import PLUGIN_VERSIONS, official_sources
 
 from falcoplug.rules import RuleEngine, RulesLoader
 
-RULES_FILE = Path("/work/shared/data/rules/k8s_audit_rules.yaml")
+RULES_FILE = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "rules" / "k8s_audit_rules.yaml"
 EXTRA_RULES = """
 - rule: Exec Into Pod By Human
   desc: an exec into a pod by a user whose name is not lowercase

@@ -10,7 +10,7 @@ from filter_support import PLUGIN_VERSIONS, DictValues, official_sources
 
 from falcoplug.rules import Priority, RuleEngine, RulesLoader
 
-RULES_DIR = Path("/work/shared/data/rules")
+from shared_data import RULES_DIR  # noqa: E402
 
 # file: (rules, macros, lists, disabled rules)
 EXPECTED = {

@@ -96,7 +96,7 @@ def test_unmet_plugin_requirement_fails(tmp_path: Path) -> None:
 
 
 def test_official_files_validate() -> None:
-    rules = Path("/work/shared/data/rules")
+    from shared_data import RULES_DIR as rules
     if not rules.is_dir():
         return
     report = validate_files([rules], official_sources(), PLUGIN_VERSIONS)
