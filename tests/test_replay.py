@@ -95,3 +95,19 @@ def test_replay_errors_are_one_line(tmp_path):
     assert result.stderr.startswith(f"falcoplug: error: {bad}: invalid magic number")
     missing = CliRunner().invoke(main, ["run", "-R", str(tmp_path / "nope.scap")])
     assert missing.exit_code == 1 and "No such file" in missing.stderr
+
+
+def test_syscall_source_with_parsing_replays_identically(tmp_path):
+    """An ID-0 plugin's syscall events (threads entries, a parser counting per thread) replay with
+    the same values: the parser rebuilds its state from the capture."""
+    sysgen, parse = str(build_plugin("sysgen_plugin")), str(build_plugin("parse_plugin"))
+    fmt = "%evt.num %evt.source %evt.type %parse.total %parse.count %parse.last_num %evt.rawtime"
+    path = str(tmp_path / "sys.scap")
+    runner = CliRunner()
+    live = runner.invoke(main, ["run", "-p", f"{sysgen}||count=40,tids=1:2:3:-1", "-p", parse, "-w", path, "-o", fmt])
+    assert live.exit_code == 0, live.output
+    replay = runner.invoke(main, ["run", "-R", path, "-p", sysgen, "-p", parse, "-o", fmt])
+    assert replay.exit_code == 0, replay.output
+    assert replay.stdout == live.stdout
+    # event 40 has no thread (tid -1), counted under the parser's default key 1 with thread 1's events
+    assert live.stdout.splitlines()[-1].split()[:5] == ["40", "syscall", "syscall", "40", "20"]
