@@ -1,0 +1,193 @@
+"""The bundled json plugin (a port of the official Go plugin): identity, fields, and every field's
+value on the sample audit logs and on crafted payloads of another source.
+
+Expected values are derived from the raw JSON here, with the standard library, not with the
+plugin's helpers."""
+
+from __future__ import annotations
+
+import glob
+import json
+from pathlib import Path
+
+import pytest
+
+from falcoplug.framework import Inspector
+from falcoplug.sdk import IterableInstance, SourcePlugin
+
+DATA = Path("/work/shared/data/k8s_audit")
+if not DATA.is_dir():  # the copy bundled with the package
+    DATA = Path(__file__).resolve().parents[1] / "src" / "falcoplug" / "plugins" / "data" / "k8s_audit"
+
+
+class Feed(SourcePlugin):
+    """Test source: the open params are a JSON list of payload strings, written as they are."""
+
+    name = "feed"
+    version = "0.1.0"
+    id = 999001
+    event_source = "feed"
+
+    def open(self, params: str) -> IterableInstance:
+        payloads = json.loads(params)
+        return IterableInstance((p.encode(), 1_700_000_000_000_000_000 + i) for i, p in enumerate(payloads))
+
+
+def feed_values(payloads: list[str], fields: list[str]) -> list[list[object]]:
+    host = Inspector()
+    host.load(Feed)
+    host.load("json")
+    host.open("feed", json.dumps(payloads))
+    plan = host.plan("feed", fields)
+    rows = [row for batch in host.batches() for _, row in plan.rows(batch)]
+    host.destroy()
+    return rows
+
+
+def test_identity_and_fields():
+    host = Inspector()
+    plugin = host.load("json")
+    backend = plugin.backend
+    assert (backend.get_name(), backend.get_version()) == ("json", "0.7.3")
+    assert backend.get_description() == "implements extracting arbitrary fields from inputs formatted as JSON"
+    assert backend.get_contact() == "github.com/falcosecurity/plugins/"
+    assert not plugin.has_sourcing and plugin.has_extraction
+    fields = json.loads(backend.get_fields())
+    assert [f["name"] for f in fields] == [
+        "json.value", "json.obj", "json.rawtime", "jevt.value", "jevt.obj", "jevt.rawtime",
+    ]  # fmt: skip
+    assert all(f["type"] == "string" and not f.get("isList") for f in fields)
+    for f in fields:
+        if f["name"].endswith(".value"):
+            assert f["arg"]["isRequired"] and f["arg"]["isKey"] and not f["arg"]["isIndex"]
+        else:
+            assert "arg" not in f
+    assert fields[0]["desc"].startswith("Extracts a value from a JSON-encoded input. Syntax is json.value[<json pointer>]")
+    assert fields[3]["desc"] == "Alias for json.value, provided for backwards compatibility."
+    # Compatible with every source (no extract_event_sources), plugin events only.
+    assert backend.get_extract_event_sources() is None
+    assert backend.get_extract_event_types() == [322]
+    schema = json.loads(backend.get_init_schema()[1])
+    assert schema["properties"]["useAsync"]["type"] == "boolean"
+    host.destroy()
+
+
+def _pointer_walk(doc, ptr):
+    """RFC 6901 by hand (the official plugin's variant: a leading '/' is optional)."""
+    if ptr.startswith("/"):
+        ptr = ptr[1:]
+    node = doc
+    for raw in ptr.split("/"):
+        token = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and token.lstrip("+-").isdigit() and 0 <= int(token) < len(node):
+            node = node[int(token)]
+        else:
+            return None
+    return node if isinstance(node, str) else json.dumps(node, separators=(",", ":"), ensure_ascii=False)
+
+
+POINTERS = [
+    "/stage", "/kind", "/verb", "/user/username", "/user/groups", "/user/groups/0", "/user/groups/9",
+    "/objectRef", "/objectRef/resource", "/responseStatus/code", "/responseStatus", "/requestObject/spec/tls",
+    "/requestObject/spec/volumes", "/requestObject/spec/containers/0/image",
+    "/requestObject/spec/containers/1/securityContext/privileged", "/requestObject/data",
+    "/requestObject/ephemeralContainers/0/name", "/annotations/authorization.k8s.io~1decision",
+    "/requestReceivedTimestamp", "/sourceIPs", "/nothing/here", "user/username",
+]  # fmt: skip
+
+
+def sample_lines() -> list[tuple[str, str]]:
+    out = []
+    for path in sorted(glob.glob(str(DATA / "*.json"))):
+        for line in Path(path).read_text().splitlines():
+            if line.strip():
+                out.append((Path(path).name, line))
+    return out
+
+
+def test_every_field_on_the_sample_audit_logs():
+    """json.* and jevt.* on every sample event, through the k8saudit source."""
+    host = Inspector()
+    host.load("k8saudit")
+    host.load("json")
+    host.open("k8saudit", str(DATA))
+    fields = [f"{ns}.value[{p}]" for ns in ("json", "jevt") for p in POINTERS]
+    fields += ["json.obj", "jevt.obj", "json.rawtime", "jevt.rawtime", "evt.rawtime", "evt.plugininfo"]
+    plan = host.plan("k8s_audit", fields)
+    rows = [row for batch in host.batches() for _, row in plan.rows(batch)]
+    host.destroy()
+    by_text = {line.strip(): line for _, line in sample_lines()}
+    assert len(rows) == 51  # 52 sample lines; fal_01_003.json's {"kind": 0} is not an audit event
+    n = len(POINTERS)
+    for row in rows:
+        line = row[-1]  # evt.plugininfo: the event's data, the sample line itself
+        assert line in by_text
+        doc = json.loads(line)
+        expected = [_pointer_walk(doc, p) for p in POINTERS]
+        assert row[:n] == expected, line[:80]
+        assert row[n : 2 * n] == expected  # the jevt.* aliases
+        indented = json.dumps(doc, indent=2, ensure_ascii=False)
+        assert row[2 * n] == row[2 * n + 1] == indented
+        assert row[2 * n + 2] == row[2 * n + 3] == str(row[2 * n + 4])
+
+
+@pytest.mark.parametrize(
+    ("payload", "pointer", "expected"),
+    [
+        ('{"value":"hello"}', "/value", "hello"),
+        ('{"value":"hello"}', "value", "hello"),  # the leading slash may be left out
+        ('{"value":"hel\\"lo\\u00e9"}', "/value", 'hel"loé'),  # a string is unescaped
+        ('{"value":""}', "/value", ""),  # an empty string is a value
+        ('{"value":null}', "/value", "null"),
+        ('{"value":true}', "/value", "true"),
+        ('{"value":false}', "/value", "false"),
+        ('{"value":1}', "/value", "1"),
+        ('{"value":2.50}', "/value", "2.50"),  # numbers keep their text
+        ('{"value":-1e5}', "/value", "-1e5"),
+        ('{"value": {"a": [1, 2.0, "x"]} }', "/value", '{"a":[1,2.0,"x"]}'),  # compact JSON
+        ('{"value":{}}', "/value", "{}"),
+        ('{"a/b":{"m~n":7}}', "/a~1b/m~0n", "7"),
+        ('{"":{"":3}}', "//", "3"),
+        ('{"a":[10,20,30]}', "/a/1", "20"),
+        ('{"a":[10,20,30]}', "/a/01", "20"),  # Go's Atoi
+        ('{"a":[10,20,30]}', "/a/+2", "30"),
+        ('{"a":[10,20,30]}', "/a/3", None),
+        ('{"a":[10,20,30]}', "/a/-1", None),
+        ('{"a":[10,20,30]}', "/a/x", None),
+        ('{"a":1}', "/a/b", None),
+        ('{"a":1}', "/b", None),
+        ('[1,{"k":"v"}]', "/1/k", "v"),
+        ('{"u":"a<b&c"}', "/u", "a<b&c"),
+        ('{"u":{"v":"a<b&c"}}', "/u", '{"v":"a<b&c"}'),  # written as the document writes it
+        ('{"u":{"v":"a\\u003cb"}}', "/u", '{"v":"a\\u003cb"}'),
+        (' {"value":1}', "/value", None),  # the data must start with { or [
+        ('"text"', "", None),
+        ("{not json", "/a", None),
+    ],
+)
+def test_json_value_semantics(payload, pointer, expected):
+    field = f"json.value[{pointer}]" if pointer else "json.value[/]"
+    assert feed_values([payload], [field, field.replace("json.", "jevt.")]) == [[expected, expected]]
+
+
+def test_json_obj_and_rawtime_on_another_source():
+    rows = feed_values(
+        ['{"a":[1,{"b":null}],"c":{},"d":[],"e":"x\\u003cy"}', "[]", ' {"a":1}', "{bad", '{"n": 1.0}  '],
+        ["json.obj", "jevt.obj", "json.rawtime", "jevt.rawtime", "evt.rawtime"],
+    )
+    obj = '{\n  "a": [\n    1,\n    {\n      "b": null\n    }\n  ],\n  "c": {},\n  "d": [],\n  "e": "x\\u003cy"\n}'
+    assert rows[0][:2] == [obj, obj]
+    assert rows[0][2] == rows[0][3] == str(rows[0][4]) == "1700000000000000000"
+    assert rows[1][:4] == ["[]", "[]", "1700000000000000001", "1700000000000000001"]
+    assert rows[2][:4] == [None] * 4  # leading space: not JSON for the plugin
+    assert rows[3][:4] == [None] * 4  # not JSON: no value, json.rawtime included
+    assert rows[4][:2] == ['{\n  "n": 1.0\n}  '] * 2  # trailing whitespace kept, as Go's Indent
+
+
+def test_bundled_by_name_and_library_name():
+    for location in ("json", "libjson.so", "/usr/share/falco/plugins/libjson.so", "falcoplug.plugins.json"):
+        host = Inspector()
+        assert host.load(location).name == "json"
+        host.destroy()
