@@ -15,9 +15,10 @@ import pytest
 from falcoplug.framework import Inspector
 from falcoplug.sdk import IterableInstance, SourcePlugin
 
-DATA = Path("/work/shared/data/k8s_audit")
-if not DATA.is_dir():  # the copy bundled with the package
-    DATA = Path(__file__).resolve().parents[1] / "src" / "falcoplug" / "plugins" / "data" / "k8s_audit"
+from shared_data import K8S_AUDIT_DIR
+
+# ../shared/data/k8s_audit, else the copy bundled with the package
+DATA = K8S_AUDIT_DIR if K8S_AUDIT_DIR.is_dir() else Path(__file__).resolve().parents[1] / "src/falcoplug/plugins/data/k8s_audit"
 
 
 class Feed(SourcePlugin):

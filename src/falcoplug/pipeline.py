@@ -198,8 +198,9 @@ class Pipeline:
             stats.kept += 1
             yield values
 
-    def alerts(self, batch: SourcedBatch) -> Iterator[Alert]:
-        """The alerts of a batch's events, in order (rules must be loaded)."""
+    def alerts(self, batch: SourcedBatch, *, with_fields: bool = True) -> Iterator[Alert]:
+        """The alerts of a batch's events, in order (rules must be loaded); ``with_fields=False``
+        leaves ``output_fields`` empty (text alerts do not show them)."""
         assert self.rules is not None and self.rules.engine is not None and self.formatter is not None
         engine, formatter, stats = self.rules.engine, self.formatter, self.stats
         source = batch.source
@@ -208,7 +209,7 @@ class Pipeline:
             return
         for values in self._matching(batch):
             for rule in engine.match(source, values):
-                alert = formatter.alert(rule, values, values.event.ts)
+                alert = formatter.alert(rule, values, values.event.ts, with_fields=with_fields)
                 stats.alerts += 1
                 stats.by_rule[rule.name] += 1
                 stats.by_priority[rule.priority.text] += 1
@@ -219,7 +220,7 @@ class Pipeline:
         if self.rules is not None:
             if self.as_json:
                 return [a.json_line() for a in self.alerts(batch)]
-            return [a.text for a in self.alerts(batch)]
+            return [a.text for a in self.alerts(batch, with_fields=False)]
         output = self._state(batch.source).output
         assert output is not None
         if self.as_json:

@@ -78,8 +78,10 @@ def _unsubscribe(o: Any, routine: Any) -> int:
             owner.set_error("unsubscribe called with an unknown routine")
             return Rc.FAILURE
         pool = getattr(owner.owner, "routines", None)
-        if pool is not None:
-            pool.unsubscribe(found[0])
+        if pool is not None and not pool.unsubscribe(found[0]):
+            # the routine ended (returned 0) or was purged: libsinsp's pool no longer knows it
+            owner.set_error("unsubscribe called with an unknown routine")
+            return Rc.FAILURE
         return Rc.SUCCESS
     except Exception as exc:
         owner.set_error(str(exc) or "unknown error")

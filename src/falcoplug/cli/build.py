@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..export import build_library, plan_build
+from ..plugins import BUNDLED
 
 
 @click.command("build")
@@ -18,12 +19,14 @@ from ..export import build_library, plan_build
               help="Also write the generated C source there.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")  # fmt: skip
 def build_command(plugin: str, output: Path | None, keep_source: Path | None, quiet: bool) -> None:
-    """Build PLUGIN (path/to/file.py[:Class] or package.module:Class) into a shared library.
+    """Build PLUGIN (path/to/file.py[:Class], package.module:Class, or a bundled plugin's name such
+    as k8saudit) into a shared library.
 
     The library exports the plugin API symbols of the plugin's capabilities and runs the plugin
     in the Python environment this command runs in (recorded in the library; set
     FALCOPLUG_PYTHONPATH to add directories to its module search path at run time).
     """
+    plugin = BUNDLED.get(plugin, plugin)
     if output is None:
         output = Path(f"lib{plan_build(plugin).description.info.name}.so")
     path = build_library(plugin, output, keep_source=keep_source)

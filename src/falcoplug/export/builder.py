@@ -32,7 +32,8 @@ from ..abi import _cdef
 from ..errors import FalcoplugError
 from ..sdk.describe import Description, describe
 from ..sdk.reference import PluginRef, import_ref_module, load_plugin_class, parse_ref
-from . import boot, common, csource, extract, source
+from . import boot, csource
+from .runtime import glue_modules
 
 # Declarations the Python glue needs of the C core (the rest of fp_state stays private to C).
 CORE_CDEF = """
@@ -134,16 +135,12 @@ class BuildPlan:
         return out
 
     def _glue(self) -> list[Any]:
-        mods: list[Any] = [common]
-        if self.description.sourcing is not None:
-            mods.append(source)
-        if self.description.extraction is not None:
-            mods.append(extract)
-        return mods
+        return glue_modules(self.description)
 
     def c_source(self) -> str:
         parts = ['#include "falcoplug/plugin_api.h"\n', csource.define_block(self.defines()), csource.c_file("core.c")]
         parts += [csource.c_file(glue.C_SOURCE) for glue in self._glue()]
+        parts.append(csource.c_file("natives.c"))  # the native functions of the capabilities above
         return "\n".join(parts)
 
     def cdef(self) -> str:

@@ -40,6 +40,8 @@ def defines(desc: Description) -> dict[str, str | None]:
         out["FP_HAS_SET_CONFIG"] = None
     if desc.has("get_metrics"):
         out["FP_HAS_GET_METRICS"] = None
+    if desc.required_event_schema_version is not None:
+        out["FP_REQUIRED_EVENT_SCHEMA_VERSION"] = desc.required_event_schema_version
     return out
 
 
@@ -54,11 +56,15 @@ def install(rt: Runtime) -> None:
     @rt.guarded("init", FAILURE)
     def fpy_init(state: Any, init_input: Any) -> int:
         driver = PluginDriver(rt.description)
-        if not driver.init(_text(ffi, init_input.config), rt.log_sink(init_input.owner, init_input.log_fn)):
+        host, link = rt.host_context(state, init_input)
+        if not driver.init(_text(ffi, init_input.config), rt.log_sink(init_input.owner, init_input.log_fn), host):
             rt.set_error(state, driver.last_error)
             driver.destroy()  # detaches the log route; the plugin object was not created
+            for key in [k for k, ex in rt.owned.items() if ex.state_addr == link.addr]:
+                del rt.owned[key]
+            link.addr = 0
             return FAILURE
-        state.id = rt.add_driver(driver)
+        state.id = rt.add_driver(driver, link)
         return SUCCESS
 
     @ffi.def_extern(name="fpy_destroy")

@@ -34,8 +34,6 @@ def defines(desc: Description) -> dict[str, str | int | None]:
         out["FP_EXTRACT_EVENT_SOURCES"] = ext.sources_json
     if ext.event_types is not None:
         out["FP_EXTRACT_EVENT_TYPES"] = CRaw(", ".join(str(t) for t in ext.event_types))
-    if ext.required_event_schema_version is not None:
-        out["FP_REQUIRED_EVENT_SCHEMA_VERSION"] = ext.required_event_schema_version
     return out
 
 

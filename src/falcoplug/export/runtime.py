@@ -5,22 +5,36 @@ still match what the library baked in, and installs each capability's glue (the 
 ``extern "Python"`` functions). The resulting :class:`Runtime` keeps, by integer ID, the drivers
 behind each ``ss_plugin_t*`` and ``ss_instance_t*``, and the memory handed to the host (valid
 until the next call of the same function, as the plugin API requires). The C side reaches it
-through the CPython API for the hot paths (see ``c/core.c``).
+through the CPython API for the hot paths (see ``c/core.c``), and hands it the native functions
+through which Python calls the host's vtables (``c/natives.c``): state tables, the async event
+handler, the routine vtable.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
+from types import SimpleNamespace
 from typing import Any
 
-from ..backend import FieldRequest
+from ..backend import FieldRequest, TableError
 from ..sdk import describe
+from ..sdk.async_events import AsyncEventError
 from ..sdk.constants import Rc
-from ..sdk.driver import InstanceDriver, PluginDriver
+from ..sdk.driver import HostContext, InstanceDriver, PluginDriver
 from ..sdk.log import LogSink
 from ..sdk.reference import load_plugin_class
-from . import common, extract, source
+from ..sdk.tables import Table
+from . import async_events, common, extract, listen, parse, source, tables
+
+
+class Link:
+    """A state's address, as the native functions take it; 0 once the state is gone."""
+
+    __slots__ = ("addr",)
+
+    def __init__(self, addr: int) -> None:
+        self.addr = addr
 
 
 class Runtime:
@@ -37,13 +51,52 @@ class Runtime:
             )
         self.drivers: dict[int, PluginDriver] = {}
         self.instances: dict[int, InstanceDriver] = {}
+        self.links: dict[int, Link] = {}
+        self.owned: dict[int, tables.OwnedExport] = {}
+        self.routine_steps = listen.Routines()
+        self.natives: Any = SimpleNamespace()
         self._kept: dict[tuple[int, str], Any] = {}
         self._ids = itertools.count(1)
 
+    # -- what c/natives.c binds -------------------------------------------------------------------
+    table_error = TableError
+    async_error = AsyncEventError
+
+    def bind_natives(self, natives: dict[str, Any]) -> None:
+        self.natives = SimpleNamespace(**natives)
+
+    def host_context(self, state: Any, init_input: Any) -> tuple[HostContext, Link]:
+        """What the host offers a new state (its tables when the init input has them), and the
+        state's link for the native functions."""
+        link = Link(int(self.ffi.cast("uintptr_t", state)))
+        has_tables = self.description.parsing is not None or self.description.extraction is not None
+        host = None
+        if has_tables and init_input.tables != self.ffi.NULL:
+            host = tables.NativeTableHost(self, link)
+        return HostContext(host), link
+
+    def export_table(self, link: Link, table: Table[Any, Any]) -> None:
+        """Register a table the plugin owns with the host (``add_table`` through ``c/tables.c``)."""
+        table_id = next(self._ids)
+        self.owned[table_id] = tables.OwnedExport(self.ffi, table, link.addr)
+        try:
+            self.natives.t_add_table(link.addr, table_id, table.name, int(table.key_type))
+        except BaseException:
+            del self.owned[table_id]
+            raise
+
+    def parser(self, state_id: int) -> Callable[[bytes, int, Any], int]:
+        return self.drivers[state_id].parser()
+
+    def router(self, state_id: int) -> Callable[[int], bool]:
+        return self.routine_steps.run
+
     # -- IDs behind the host's handles ----------------------------------------------------------
-    def add_driver(self, driver: PluginDriver) -> int:
+    def add_driver(self, driver: PluginDriver, link: Link | None = None) -> int:
         key = next(self._ids)
         self.drivers[key] = driver
+        if link is not None:
+            self.links[key] = link
         return key
 
     def add_instance(self, instance: InstanceDriver) -> int:
@@ -53,6 +106,11 @@ class Runtime:
 
     def forget(self, state_id: int) -> None:
         self.drivers.pop(state_id, None)
+        link = self.links.pop(state_id, None)
+        if link is not None:
+            for key in [k for k, ex in self.owned.items() if ex.state_addr == link.addr]:
+                del self.owned[key]
+            link.addr = 0  # objects the plugin kept can no longer reach the freed state
         for key in [k for k in self._kept if k[0] == state_id]:
             del self._kept[key]
 
@@ -118,9 +176,24 @@ SUCCESS = int(Rc.SUCCESS)
 def start(ffi: Any, lib: Any, spec: dict[str, Any]) -> Runtime:
     """Load the plugin and install the glue of each capability it has."""
     runtime = Runtime(ffi, lib, spec)
-    common.install(runtime)
-    if runtime.description.sourcing is not None:
-        source.install(runtime)
-    if runtime.description.extraction is not None:
-        extract.install(runtime)
+    for glue in glue_modules(runtime.description):
+        glue.install(runtime)
     return runtime
+
+
+def glue_modules(desc: Any) -> list[Any]:
+    """The glue module of each capability of a plugin, in the order their C files are compiled."""
+    mods: list[Any] = [common]
+    if desc.sourcing is not None:
+        mods.append(source)
+    if desc.extraction is not None:
+        mods.append(extract)
+    if desc.parsing is not None or desc.extraction is not None:
+        mods.append(tables)  # the host gives state tables to parsing and extracting plugins
+    if desc.parsing is not None:
+        mods.append(parse)
+    if desc.async_events is not None:
+        mods.append(async_events)
+    if desc.listening is not None:
+        mods.append(listen)
+    return mods

@@ -2,23 +2,26 @@
 
 No C boundary is crossed: the framework calls the plugin through the SDK's
 :class:`~falcoplug.sdk.driver.PluginDriver`, events are laid out once into the batch the
-framework keeps, and extraction hands each plugin method the event's own bytes. Only the SDK's
-public, host-facing interface is used here (``describe``, ``PluginDriver``, ``load_plugin_class``).
+framework keeps, and extraction and parsing hand each plugin method the event's own bytes. State
+tables are the registry's Python objects, reached directly; async events go straight to the
+framework's handler; routines run on the inspector's pool. Only the SDK's public, host-facing
+interface is used here (``describe``, ``PluginDriver``, ``load_plugin_class``, the table backends).
 """
 
 from __future__ import annotations
 
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-from ..backend import Extractor, FieldRequest, Metric, Owner, PluginBackend
+from ..backend import AsyncHandler, Extractor, FieldRequest, Metric, Owner, Parser, PluginBackend, StateTable, TableError
 from ..errors import EventError, PluginError
 from ..events import NO_TID, PPME_PLUGINEVENT_E, TS_NOW, EventBatch
 from ..sdk import describe, load_plugin_class
-from ..sdk.driver import InstanceDriver, PluginDriver
+from ..sdk.driver import HostContext, InstanceDriver, PluginDriver
 from ..sdk.plugin import Plugin as SdkPlugin
+from ..sdk.tables import StateTableBackend, Table
 
 _HEAD: Final = struct.Struct("<QQIHIIII")  # header, the two u32 parameter lengths, the plugin ID
 _LEN: Final = struct.Struct("<I")
@@ -29,7 +32,14 @@ _EMPTY: Final = EventBatch(b"", ())
 
 
 class InProcessBackend(PluginBackend):
-    """A Python plugin class (or a ``module:Class`` / ``file.py[:Class]`` reference) run directly."""
+    """A Python plugin class (or a ``module:Class`` / ``file.py[:Class]`` reference) run directly.
+
+    Extraction is lazy (``prefers_batch_extraction`` is false): with no boundary to amortize, a
+    value is computed when a condition or an output first needs it, through :meth:`field_runner`,
+    so that fields a rule never reaches for an event cost nothing.
+    """
+
+    prefers_batch_extraction = False
 
     def __init__(self, plugin: type[SdkPlugin] | str) -> None:
         if isinstance(plugin, str):
@@ -40,6 +50,7 @@ class InProcessBackend(PluginBackend):
         self.description = describe(plugin)
         self.info = self.description.info
         self.driver: PluginDriver | None = None
+        self._owner: Owner | None = None
 
     def has(self, entry_point: str) -> bool:
         return self.description.has(entry_point)
@@ -72,6 +83,15 @@ class InProcessBackend(PluginBackend):
     def get_extract_event_sources(self) -> str | None:
         return self.description.extraction.sources_json if self.description.extraction else None
 
+    def get_parse_event_sources(self) -> str | None:
+        return self.description.parsing.sources_json if self.description.parsing else None
+
+    def get_async_event_sources(self) -> str | None:
+        return self.description.async_events.sources_json if self.description.async_events else None
+
+    def get_async_events(self) -> str | None:
+        return self.description.async_events.names_json if self.description.async_events else None
+
     def get_init_schema(self) -> tuple[int, str | None]:
         schema = self.description.init_schema
         return (_JSON_SCHEMA, schema) if schema is not None else (0, None)
@@ -79,7 +99,10 @@ class InProcessBackend(PluginBackend):
     # -- lifecycle ---------------------------------------------------------------------------------
     def init(self, config: str, owner: Owner, with_tables: bool) -> tuple[bool, int]:
         driver = PluginDriver(self.description)
-        ok = driver.init(config, owner.log)
+        registry = getattr(owner, "tables", None)
+        tables = RegistryTableHost(registry, self.info.name) if with_tables and registry is not None else None
+        self._owner = owner
+        ok = driver.init(config, owner.log, HostContext(tables))
         self.driver = driver  # kept on failure too, so that get_last_error can explain it
         return True, 0 if ok else 1
 
@@ -95,9 +118,12 @@ class InProcessBackend(PluginBackend):
         ext = self.description.extraction
         return list(ext.event_types) if ext is not None and ext.event_types else None
 
+    def get_parse_event_types(self) -> list[int] | None:
+        parsing = self.description.parsing
+        return list(parsing.event_types) if parsing is not None and parsing.event_types else None
+
     def get_required_event_schema_version(self) -> str | None:
-        ext = self.description.extraction
-        return ext.required_event_schema_version if ext is not None else None
+        return self.description.required_event_schema_version
 
     def set_config(self, config: str) -> int:
         return 0 if self._driver().set_config(config) else 1
@@ -160,6 +186,40 @@ class InProcessBackend(PluginBackend):
     def extractor(self, fields: Sequence[FieldRequest]) -> Extractor:
         return InProcessExtractor(self._driver(), fields)
 
+    # -- parsing -----------------------------------------------------------------------------------
+    def parser(self) -> Parser:
+        return InProcessParser(self._driver())
+
+    # -- async events --------------------------------------------------------------------------------
+    def set_async_event_handler(self, handler: AsyncHandler | None) -> int:
+        return 0 if self._driver().set_async_handler(handler) else 1
+
+    def dump_state(self, handler: AsyncHandler) -> int:
+        return 0 if self._driver().dump_state(handler) else 1
+
+    # -- capture listening ---------------------------------------------------------------------------
+    def capture_open(self) -> int:
+        pool = getattr(self._owner, "routines", None)
+        return 0 if self._driver().capture_open(PoolRoutines(pool, self.info.name)) else 1
+
+    def capture_close(self) -> int:
+        return 0 if self._driver().capture_close() else 1
+
+    def field_runner(self, request: FieldRequest) -> Callable[[bytes, bytes, int, str | None], Any]:
+        """One field, prepared once: ``run(event bytes, payload, evtnum, source)`` gives its value
+        for one event (``None``: no value, or the plugin failed: the last error says why)."""
+        driver = self._driver()
+        try:
+            run = driver.plan([request], check=True).run
+        except ValueError as exc:
+            raise PluginError(str(exc), plugin=driver.name) from None
+
+        def value(data: bytes, payload: bytes, num: int, source: str | None) -> Any:
+            row = run(data, payload, num, source)
+            return None if row is None else row[0]
+
+        return value
+
 
 def _item(item: Any, plugin_name: str) -> tuple[bytes, int]:
     """A batch item as (payload bytes, ts): items are payloads or (payload, ts) pairs."""
@@ -214,3 +274,67 @@ class InProcessExtractor(Extractor):
 
     def extract_event(self, buf: bytes | memoryview, offset: int, evtnum: int, source: str | None) -> list[Any]:
         return [column[0] for column in self.extract_batch(EventBatch(buf, (offset,)), (evtnum,), source, None)]
+
+
+class InProcessParser(Parser):
+    """``parse`` run on each event of a batch, with the event's own bytes."""
+
+    def __init__(self, driver: PluginDriver) -> None:
+        self.run = driver.parser()
+
+    def parse_batch(
+        self, batch: EventBatch, evtnums: Sequence[int], source: str, type_ok: bytes | None
+    ) -> None:
+        data, run, unpack = batch.data, self.run, _LEN.unpack_from
+        copy = bytes if isinstance(data, memoryview) else None
+        for off, num in zip(batch.offsets, evtnums):
+            if type_ok is not None and not type_ok[data[off + 20] | data[off + 21] << 8]:
+                continue
+            event = data[off : off + unpack(data, off + 16)[0]]
+            run(event if copy is None else copy(event), num, source)
+
+    def parse_event(self, buf: bytes | memoryview, offset: int, evtnum: int, source: str) -> int:
+        event = buf[offset : offset + _LEN.unpack_from(buf, offset + 16)[0]]
+        return self.run(event if isinstance(event, bytes) else bytes(event), evtnum, source)
+
+
+class RegistryTableHost:
+    """The inspector's table registry as the SDK reaches it in-process: tables are its Python
+    objects, used directly (a C plugin's own tables through their vtables)."""
+
+    def __init__(self, registry: Any, plugin_name: str) -> None:
+        self.registry = registry
+        self.plugin_name = plugin_name
+
+    def list_tables(self) -> list[tuple[str, int]]:
+        return [(name, int(key_type)) for name, key_type in self.registry.list()]
+
+    def get_table(self, name: str, key_type: int) -> StateTableBackend | None:
+        table = self.registry.get(name, key_type)  # TableError on a wrong key type
+        if table is None:
+            return None
+        self.registry.note_user(self.plugin_name)
+        return StateTableBackend(table)
+
+    def add_table(self, table: Table[Any, Any]) -> None:
+        if not isinstance(table, StateTable):
+            raise TableError(f"cannot add {table!r} as a table")
+        self.registry.add(table)  # TableError: "table added to registry multiple times"
+        self.registry.note_user(self.plugin_name)
+
+
+class PoolRoutines:
+    """The inspector's routine pool as the SDK's routine host."""
+
+    def __init__(self, pool: Any, plugin_name: str) -> None:
+        self.pool = pool
+        self.plugin_name = plugin_name
+
+    def subscribe(self, step: Any) -> int:
+        if self.pool is None:
+            raise RuntimeError("no thread pool to subscribe routines to")
+        return int(self.pool.subscribe(step, self.plugin_name))
+
+    def unsubscribe(self, handle: Any) -> None:
+        if self.pool is None or not self.pool.unsubscribe(handle):
+            raise RuntimeError("unsubscribe called with an unknown routine")

@@ -53,10 +53,12 @@ class JsonFloat(float):
     """A JSON number with a fraction or an exponent that remembers how it was written (``1.50``)."""
 
     __slots__ = ("text",)
+    created = False  # whether any was ever made: until then no value can hold one
 
     def __new__(cls, text: str) -> JsonFloat:
         obj = float.__new__(cls, text)
         obj.text = text
+        JsonFloat.created = True
         return obj
 
     def __repr__(self) -> str:
@@ -141,7 +143,8 @@ def compact(value: Any, html: bool = True) -> str:
         return "null"
     if t is JsonFloat:
         return value.text
-    text = _slow_compact(value) if (t is dict or t is list) and _has_float(value) else _ENCODE(value)
+    slow = JsonFloat.created and (t is dict or t is list) and _has_float(value)
+    text = _slow_compact(value) if slow else _ENCODE(value)
     if html and _HTML_RE.search(text) is not None:
         text = _HTML_RE.sub(lambda m: _HTML[m.group()], text)
     return text

@@ -102,11 +102,13 @@ class AlertFormatter:
                 return text
         return iso8601_offset(ts) if self.options.time_format_iso_8601 else local_time(ts)
 
-    def alert(self, rule: CompiledRule, values: ValueSource, ts: int) -> Alert:
+    def alert(self, rule: CompiledRule, values: ValueSource, ts: int, *, with_fields: bool = True) -> Alert:
+        """The alert of ``rule`` for the event ``values`` describe; ``with_fields=False`` skips
+        ``output_fields`` (only the JSON object shows them), which saves extracting them."""
         message = rule.output_format.text(values)
         line = f"{self._time_text(rule.source, values, ts)}: {rule.priority.text} {message}"
         fields: dict[str, Any] = {}
-        if self.options.json_include_output_fields_property:
+        if with_fields and self.options.json_include_output_fields_property:
             fields = rule.output_format.json_fields(values)
             fields[self._time_key] = ts
             for extra in rule.extra_fields:

@@ -17,11 +17,15 @@ into a shared library that Falco loads (``falcoplug build``).
             "The number in the event."
             return int(event.payload)
 
-Capabilities are mixins: :class:`SourcePlugin` (event sourcing) and :class:`ExtractPlugin`
-(field extraction); the host-facing side (for runners and exporters) is :mod:`.driver`,
+Capabilities are mixins: :class:`SourcePlugin` (event sourcing), :class:`ExtractPlugin` (field
+extraction), :class:`ParsePlugin` (event parsing), :class:`AsyncPlugin` (async events and
+``dump_state``) and :class:`CaptureListenPlugin` (capture listening, routines); state tables are
+declared with :class:`TableAccess` (tables the plugin reads and writes) and :class:`OwnedTable`
+(tables it shares). The host-facing side (for runners and exporters) is :mod:`.driver`,
 :mod:`.describe` and :mod:`.reference`.
 """
 
+from .async_events import AsyncEventError, AsyncPlugin, BackgroundTask, Emitter, encode_async_event
 from .config import option
 from .constants import API_VERSION, Severity
 from .describe import Description, describe
@@ -29,7 +33,9 @@ from .event import Event
 from .extract import ExtractPlugin, cached_per_event, field
 from .fieldtypes import AbsTime, IpAddress, IpNetwork, RelTime
 from .info import PluginDefinitionError, PluginInfo
+from .listen import Capture, CaptureListenPlugin, Routine, Routines
 from .metrics import Metric, counter, gauge
+from .parse import ParsePlugin
 from .plugin import Plugin
 from .reference import load_plugin_class
 from .source import (
@@ -46,11 +52,39 @@ from .source import (
     SourcePlugin,
     Status,
 )
+from .tables import (
+    AccessedTable,
+    Dynamic,
+    Field,
+    Int8,
+    Int16,
+    Int32,
+    Int64,
+    OwnedTable,
+    Private,
+    Readonly,
+    StateType,
+    Table,
+    TableAccess,
+    TableEntry,
+    TableError,
+    TableFields,
+    Tables,
+    UInt8,
+    UInt16,
+    UInt32,
+    UInt64,
+    field_named,
+)
 
 __all__ = [
-    "API_VERSION", "AbsTime", "BatchFullError", "Description", "EOF", "Event", "EventWriter", "ExtractPlugin",
-    "IpAddress", "IpNetwork", "IterableInstance", "Metric", "OpenParam", "Plugin", "PluginDefinitionError",
-    "PluginInfo", "Progress", "PullInstance", "PushInstance", "RelTime", "Severity", "SourceInstance",
-    "SourcePlugin", "Status", "TIMEOUT", "cached_per_event", "counter", "describe", "field", "gauge",
+    "API_VERSION", "AbsTime", "AccessedTable", "AsyncEventError", "AsyncPlugin", "BackgroundTask",
+    "BatchFullError", "Capture", "CaptureListenPlugin", "Description", "Dynamic", "EOF", "Emitter", "Event",
+    "EventWriter", "ExtractPlugin", "Field", "Int16", "Int32", "Int64", "Int8", "IpAddress", "IpNetwork",
+    "IterableInstance", "Metric", "OpenParam", "OwnedTable", "ParsePlugin", "Plugin", "PluginDefinitionError",
+    "PluginInfo", "Private", "Progress", "PullInstance", "PushInstance", "Readonly", "RelTime", "Routine",
+    "Routines", "Severity", "SourceInstance", "SourcePlugin", "StateType", "Status", "TIMEOUT", "Table",
+    "TableAccess", "TableEntry", "TableError", "TableFields", "Tables", "UInt16", "UInt32", "UInt64", "UInt8",
+    "cached_per_event", "counter", "describe", "encode_async_event", "field", "field_named", "gauge",
     "load_plugin_class", "option",
 ]  # fmt: skip

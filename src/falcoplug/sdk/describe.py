@@ -12,10 +12,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Final
 
+from .async_events import AsyncPlugin
 from .extract import ExtractPlugin, FieldSpec
 from .info import PluginDefinitionError, PluginInfo
+from .listen import CaptureListenPlugin
+from .parse import ParsePlugin
 from .plugin import Plugin
 from .source import SourcePlugin
+from .tables import check_declarations, declared_tables
 
 COMMON_ENTRY_POINTS: Final = (
     "get_required_api_version", "get_version", "get_name", "get_description", "get_contact",
@@ -23,6 +27,9 @@ COMMON_ENTRY_POINTS: Final = (
 )  # fmt: skip
 SOURCING_ENTRY_POINTS: Final = ("get_id", "get_event_source", "open", "close", "next_batch", "get_progress")
 EXTRACTION_ENTRY_POINTS: Final = ("get_fields", "extract_fields")
+PARSING_ENTRY_POINTS: Final = ("parse_event",)
+ASYNC_ENTRY_POINTS: Final = ("get_async_events", "set_async_event_handler")
+LISTENING_ENTRY_POINTS: Final = ("capture_open", "capture_close")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +48,25 @@ class Extraction:
 
 
 @dataclass(frozen=True, slots=True)
+class Parsing:
+    sources_json: str | None  # None: not declared (the host's default applies)
+    event_types: tuple[int, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class AsyncEvents:
+    names: tuple[str, ...]
+    names_json: str
+    sources_json: str | None
+    dump_state: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Listening:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
 class Description:
     """A plugin class as a host sees it: identity, schema, capabilities and entry points."""
 
@@ -51,6 +77,11 @@ class Description:
     sourcing: Sourcing | None = None
     extraction: Extraction | None = None
     capabilities: tuple[str, ...] = field(default=())
+    parsing: Parsing | None = None
+    async_events: AsyncEvents | None = None
+    listening: Listening | None = None
+    tables: tuple[str, ...] = ()  # the tables the class declares (accessed or owned), by attribute
+    required_event_schema_version: str | None = None
 
     def has(self, entry_point: str) -> bool:
         return entry_point in self.entry_points
@@ -67,6 +98,9 @@ class Description:
             "fields": self.extraction.fields_json if self.extraction else None,
             "sources": self.extraction.sources_json if self.extraction else None,
             "types": list(self.extraction.event_types or ()) if self.extraction else None,
+            "parse": [self.parsing.sources_json, list(self.parsing.event_types or ())] if self.parsing else None,
+            "async": [self.async_events.names_json, self.async_events.sources_json] if self.async_events else None,
+            "schema_version": self.required_event_schema_version,
         }  # fmt: skip
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -91,11 +125,23 @@ def describe(cls: type[Plugin]) -> Description:
     caps: list[str] = []
     sourcing = _sourcing(cls, entry, caps)
     extraction = _extraction(cls, entry, caps)
+    parsing = _parsing(cls, entry, caps)
+    async_events = _async(cls, entry, caps)
+    listening = _listening(cls, entry, caps)
     if not caps:
         raise PluginDefinitionError(
-            f"plugin class {cls.__qualname__}: has no capability (subclass SourcePlugin and/or ExtractPlugin)", info.name
-        )
-    desc = Description(cls, info, schema, frozenset(entry), sourcing, extraction, tuple(caps))
+            f"plugin class {cls.__qualname__}: has no capability (subclass SourcePlugin, ExtractPlugin, "
+            "ParsePlugin, AsyncPlugin and/or CaptureListenPlugin)", info.name,
+        )  # fmt: skip
+    check_declarations(cls)
+    tables = tuple(decl.attr for decl in declared_tables(cls))
+    schema_version = getattr(cls, "required_event_schema_version", None) if (extraction or parsing) else None
+    if schema_version is not None:
+        entry.add("get_required_event_schema_version")
+    desc = Description(
+        cls, info, schema, frozenset(entry), sourcing, extraction, tuple(caps), parsing, async_events, listening,
+        tables, schema_version,
+    )  # fmt: skip
     cls._falcoplug_description = desc  # type: ignore[attr-defined]
     return desc
 
@@ -125,8 +171,6 @@ def _extraction(cls: type[Plugin], entry: set[str], caps: list[str]) -> Extracti
         entry.add("get_extract_event_sources")
     if types is not None:
         entry.add("get_extract_event_types")
-    if cls.required_event_schema_version is not None:
-        entry.add("get_required_event_schema_version")
     return Extraction(
         fields=cls.field_specs(),
         fields_json=cls.fields_json(),
@@ -134,3 +178,45 @@ def _extraction(cls: type[Plugin], entry: set[str], caps: list[str]) -> Extracti
         event_types=None if types is None else tuple(sorted(set(types))),
         required_event_schema_version=cls.required_event_schema_version,
     )
+
+
+def _parsing(cls: type[Plugin], entry: set[str], caps: list[str]) -> Parsing | None:
+    if not issubclass(cls, ParsePlugin):
+        return None
+    cls.check_parsing()
+    caps.append("parsing")
+    entry.update(PARSING_ENTRY_POINTS)
+    sources, types = cls.parse_event_sources, cls.parse_event_types
+    if sources is not None:
+        entry.add("get_parse_event_sources")
+    if types is not None:
+        entry.add("get_parse_event_types")
+    return Parsing(
+        sources_json=None if sources is None else json.dumps(list(sources)),
+        event_types=None if types is None else tuple(sorted(set(types))),
+    )
+
+
+def _async(cls: type[Plugin], entry: set[str], caps: list[str]) -> AsyncEvents | None:
+    if not issubclass(cls, AsyncPlugin):
+        return None
+    cls.check_async()
+    caps.append("async events")
+    entry.update(ASYNC_ENTRY_POINTS)
+    sources = cls.async_event_sources
+    if sources is not None:
+        entry.add("get_async_event_sources")
+    dump = cls.overrides("dump_state", AsyncPlugin)
+    if dump:
+        entry.add("dump_state")
+    names = tuple(cls.async_events)
+    return AsyncEvents(names, json.dumps(list(names)), None if sources is None else json.dumps(list(sources)), dump)
+
+
+def _listening(cls: type[Plugin], entry: set[str], caps: list[str]) -> Listening | None:
+    if not issubclass(cls, CaptureListenPlugin):
+        return None
+    cls.check_listening()
+    caps.append("capture listening")
+    entry.update(LISTENING_ENTRY_POINTS)
+    return Listening()

@@ -11,18 +11,31 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..backend import FieldRequest, Metric
 from ..errors import ConfigError
+from .async_events import Emitter
 from .constants import Rc
 from .describe import Description, describe
 from .event import Event
 from .extract import ExtractPlan, ExtractPlugin
+from .listen import Capture, RoutineHost, Routines
 from .log import LogSink, ModuleRoute, logger_name, object_logger
+from .parse import parse_runner
 from .plugin import Plugin
 from .source import EOF, TIMEOUT, EventWriter, SourceInstance, SourcePlugin, open_params_json, progress_value
+from .tables import TableHost, Tables, resolve_declarations
+
+
+@dataclass
+class HostContext:
+    """What the host offers a plugin at init besides its config and log: the state tables
+    (``None`` when it offers none: libsinsp gives them only to parsing and extracting plugins)."""
+
+    tables: TableHost | None = None
 
 
 def _describe_error(exc: BaseException) -> str:
@@ -41,6 +54,8 @@ class PluginDriver:
         self.plugin: Any = None
         self.last_error = ""
         self._route: ModuleRoute | None = None
+        self._emitter: Emitter | None = None
+        self._capture: Capture | None = None
 
     # -- errors --------------------------------------------------------------------------------------
     def fail(self, context: str, exc: BaseException | str) -> None:
@@ -52,14 +67,21 @@ class PluginDriver:
             log.debug("%s failed", context or "plugin call", exc_info=exc)
 
     # -- lifecycle -----------------------------------------------------------------------------------
-    def init(self, config: str, log_sink: LogSink | None = None) -> bool:
+    def init(self, config: str, log_sink: LogSink | None = None, host: HostContext | None = None) -> bool:
+        """Create the plugin object and initialize it. ``host`` offers the state tables: the
+        tables the class declares are resolved (accessed) or created and added (owned) before
+        ``init`` runs, and ``self.tables`` serves the plugin during ``init``."""
         cls = self.description.cls
         if log_sink is not None:
             self._route = ModuleRoute(cls.__module__, log_sink)
             self._route.attach()
+        tables = Tables(host.tables if host is not None else None, self.name)
         try:
             plugin = cls()
             plugin.log = object_logger(self.name, log_sink)
+            plugin.tables = tables
+            if self.description.tables:
+                resolve_declarations(plugin, tables)
             model = cls.config_model()
             if model is None:
                 plugin.init()
@@ -68,10 +90,17 @@ class PluginDriver:
         except BaseException as exc:  # noqa: BLE001 - plugin code: becomes the init failure
             self.fail("init", exc)
             return False
+        finally:
+            tables.close()  # the host's registry is reachable during init only
         self.plugin = plugin
         return True
 
     def destroy(self) -> None:
+        if self._emitter is not None:
+            self.set_async_handler(None)
+        if self._capture is not None:
+            self._capture.routines.close()
+            self._capture = None
         plugin, self.plugin = self.plugin, None
         try:
             if plugin is not None:
@@ -145,6 +174,92 @@ class PluginDriver:
 
     def _extract_failed(self, message: str) -> None:
         self.last_error = f"extract_fields: {message}"
+
+    # -- parsing -------------------------------------------------------------------------------------
+    def parser(self) -> Callable[[bytes, int, Any], int]:
+        """``run(data, evtnum, source) -> rc``: ``parse`` for one event, guarded."""
+        return parse_runner(self.plugin, lambda exc: self.fail("parse_event", exc))
+
+    # -- async events --------------------------------------------------------------------------------
+    @property
+    def async_running(self) -> bool:
+        return self._emitter is not None
+
+    def set_async_handler(self, send: Callable[[bytes], None] | None) -> bool:
+        """The host sets (``send``: delivers one encoded event, raising on refusal) or resets
+        (``None``) the async event handler. On reset the plugin's ``stop_async`` runs, then the
+        emitter is closed: nothing reaches the host afterwards, even from a thread that did not
+        stop."""
+        if send is None:
+            return self._stop_async()
+        if self._emitter is not None:
+            self._stop_async()
+        emitter = Emitter(send, self.name)
+        self._emitter = emitter
+        try:
+            self.plugin.start_async(emitter)
+        except BaseException as exc:  # noqa: BLE001 - the handler is refused
+            self._emitter = None
+            try:
+                self.plugin.stop_async()  # threads started before the failure
+            except BaseException:  # noqa: BLE001, S110 - the first error is the one reported
+                pass
+            emitter.close()
+            self.fail("set_async_event_handler", exc)
+            return False
+        return True
+
+    def _stop_async(self) -> bool:
+        # Always a success for the host: once the emitter is closed, nothing of the plugin reaches
+        # the handler again, which is all the host needs to open a capture again. An error of
+        # stop_async is logged and kept as the last error.
+        emitter, self._emitter = self._emitter, None
+        if emitter is None:
+            return True
+        try:
+            self.plugin.stop_async()
+        except BaseException as exc:  # noqa: BLE001
+            self.fail("set_async_event_handler", exc)
+            self.plugin.log.error("stop_async failed: %s: %s", type(exc).__name__, exc)
+        finally:
+            emitter.close()
+        return True
+
+    def dump_state(self, send: Callable[[bytes], None]) -> bool:
+        """The plugin's ``dump_state``, its events sent through ``send`` during the call only."""
+        emitter = Emitter(send, self.name)
+        try:
+            self.plugin.dump_state(emitter)
+        except BaseException as exc:  # noqa: BLE001
+            self.fail("dump_state", exc)
+            return False
+        finally:
+            emitter.close()
+        return True
+
+    # -- capture listening ---------------------------------------------------------------------------
+    def capture_open(self, routines: RoutineHost | None) -> bool:
+        if self._capture is not None:
+            self._capture.routines.close()
+        capture = self._capture = Capture(Routines(routines, self.plugin.log, self.name))
+        try:
+            self.plugin.capture_open(capture)
+        except BaseException as exc:  # noqa: BLE001
+            self.fail("capture_open", exc)
+            return False
+        return True
+
+    def capture_close(self) -> bool:
+        capture = self._capture or Capture(Routines(None, self.plugin.log, self.name))
+        try:
+            self.plugin.capture_close(capture)
+        except BaseException as exc:  # noqa: BLE001
+            self.fail("capture_close", exc)
+            return False
+        finally:
+            capture.routines.close()
+            self._capture = None
+        return True
 
 
 class InstanceDriver:

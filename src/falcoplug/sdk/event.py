@@ -13,11 +13,12 @@ from typing import Any, Final
 from ..events import decode_params
 from .constants import PLUGIN_EVENT, PLUGIN_EVENT_HEADER
 
-_HEADER: Final = struct.Struct("<QQIHI")
+_HEADER: Final = struct.Struct("<QqIHI")  # ts, tid (signed: -1 is none), len, type, nparams
 _U32: Final = struct.Struct("<I")
 _ASYNC_EVENT: Final = 402
 # The event type is the u16 at offset 20; comparing two bytes is cheaper than unpacking.
 _PLUGIN_EVENT_TYPE: Final = PLUGIN_EVENT.to_bytes(2, "little")
+_ASYNC_EVENT_TYPE: Final = _ASYNC_EVENT.to_bytes(2, "little")
 
 
 class Event:
@@ -61,6 +62,7 @@ class Event:
 
     @property
     def tid(self) -> int:
+        """The thread ID (signed, as the ``threads`` table's key): -1 when the event has none."""
         return _HEADER.unpack_from(self.data)[1]
 
     @property
@@ -76,6 +78,28 @@ class Event:
         if kind == _ASYNC_EVENT:
             return _U32.unpack_from(self.data, 38)[0]
         return None
+
+    @property
+    def is_async(self) -> bool:
+        """Whether this is an async event (type 402, sent by a plugin with async events)."""
+        return self.data[20:22] == _ASYNC_EVENT_TYPE
+
+    @property
+    def async_name(self) -> str | None:
+        """The name of an async event (``None`` for other events)."""
+        if self.data[20:22] != _ASYNC_EVENT_TYPE:
+            return None
+        length = _U32.unpack_from(self.data, 30)[0]
+        return self.data[42 : 42 + length].rstrip(b"\0").decode("utf-8", "replace")
+
+    @property
+    def async_data(self) -> bytes:
+        """The data of an async event (``b""`` for other events)."""
+        if self.data[20:22] != _ASYNC_EVENT_TYPE:
+            return b""
+        name_len, data_len = _U32.unpack_from(self.data, 30)[0], _U32.unpack_from(self.data, 34)[0]
+        start = 42 + name_len
+        return self.data[start : start + data_len]
 
     @property
     def params(self) -> list[bytes]:

@@ -20,7 +20,7 @@ import inspect
 import logging
 import typing
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..backend import Metric
 from .config import ConfigModel
@@ -34,6 +34,9 @@ from .info import (
     check_text,
 )
 from .log import logger_name
+
+if TYPE_CHECKING:
+    from .tables import Tables
 
 
 class Plugin:
@@ -52,6 +55,8 @@ class Plugin:
 
     # The plugin's logger: each object gets its own before init, routed to its host's log function.
     log: logging.Logger
+    # The host's state tables, during init (see falcoplug.sdk.tables).
+    tables: Tables
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

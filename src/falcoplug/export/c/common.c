@@ -22,11 +22,21 @@ FP_EXPORT const char* plugin_get_init_schema(ss_plugin_schema_type* schema_type)
 }
 #endif
 
+#ifdef FP_REQUIRED_EVENT_SCHEMA_VERSION
+FP_EXPORT const char* plugin_get_required_event_schema_version(ss_plugin_t* s) {
+	(void)s;
+	return FP_REQUIRED_EVENT_SCHEMA_VERSION;
+}
+#endif
+
 /* Fetch the Python objects the C-API paths use (the GIL is taken here). */
 static int fp_bind_state(fp_state* s) {
 	PyGILState_STATE gil = PyGILState_Ensure();
 	s->driver = PyObject_CallMethod(fp_runtime, "driver", "K", (unsigned long long)s->id);
-	if (s->driver == NULL) fp_error_from_python(s, "init");
+	if (s->driver == NULL || fp_bind_capabilities(s) != 0) {
+		fp_error_from_python(s, "init");
+		Py_CLEAR(s->driver);
+	}
 	PyGILState_Release(gil);
 	return s->driver != NULL ? SS_PLUGIN_SUCCESS : SS_PLUGIN_FAILURE;
 }
@@ -44,7 +54,18 @@ FP_EXPORT ss_plugin_t* plugin_init(const ss_plugin_init_input* in, ss_plugin_rc*
 		*rc = SS_PLUGIN_FAILURE;
 		return s;
 	}
+	/* The owner and the tables input (when the host gives one: to parsing and extracting
+	 * plugins) serve the state tables; the tables input is valid during init only. */
+	s->owner = in->owner;
+	s->owner_error = in->get_owner_last_error;
+	if (in->tables != NULL) {
+		s->tables_in = in->tables;
+		s->t_fields = in->tables->fields_ext;
+		s->t_reader = in->tables->reader_ext;
+		s->t_writer = in->tables->writer_ext;
+	}
 	int r = fpy_init(s, in);
+	s->tables_in = NULL;
 	if (r == SS_PLUGIN_SUCCESS) r = fp_bind_state(s);
 	*rc = (ss_plugin_rc)r;
 	return s;
@@ -59,6 +80,7 @@ FP_EXPORT void plugin_destroy(ss_plugin_t* st) {
 		fpy_destroy(s);
 		PyGILState_STATE gil = PyGILState_Ensure();
 		fp_free_plans(s);
+		fp_unbind_capabilities(s);
 		Py_CLEAR(s->driver);
 		Py_CLEAR(s->result);
 		Py_CLEAR(s->srcobj);

@@ -3,16 +3,18 @@
  *
  * This file is compiled into every library `falcoplug build` makes, after the constants the
  * builder generates (FP_* macros) and before the code of each capability (common.c, source.c,
- * extract.c). It starts Python on first use, keeps the state handed to the host, and holds the
- * helpers the entry points share.
+ * extract.c, tables.c, parse.c, async.c, listen.c, then natives.c). It starts Python on first use,
+ * keeps the state handed to the host, and holds the helpers the entry points share.
  *
  * Two ways into Python are used, on purpose:
  * - cffi `extern "Python"` functions (fpy_*) for the calls a host makes rarely (init, open,
  *   close, progress, ...): typed access to the API structs from Python, and cffi's embedding
  *   starts the plugin's module;
- * - the CPython C API for the two calls made per event or per batch (extract_fields and
- *   next_batch): a cffi callback costs about 300-500 ns before any Python runs, a direct
+ * - the CPython C API for the calls made per event or per batch (extract_fields, parse_event
+ *   and next_batch): a cffi callback costs about 300-500 ns before any Python runs, a direct
  *   vectorcall a few tens, and values are converted here without building cdata objects.
+ *   The other way, Python reaches the host's vtables (state tables, the async event handler,
+ *   the routine vtable) through native functions (natives.c) taking Python ints and strings.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -34,6 +36,9 @@ typedef struct fp_buf {
 
 /* One prepared extraction request (see extract.c). */
 typedef struct fp_plan fp_plan;
+
+/* A table this plugin owns, as the host reaches it (see tables.c). */
+typedef struct fp_owned fp_owned;
 
 /* The state behind an ss_plugin_t*. */
 typedef struct fp_state {
@@ -57,6 +62,28 @@ typedef struct fp_state {
 	size_t zerocap;
 	char* srcname;        /* the last event source seen, and its Python string */
 	PyObject* srcobj;
+	/* state tables: the host's vtables, from the last call that brought them */
+	ss_plugin_owner_t* owner;
+	const char* (*owner_error)(ss_plugin_owner_t*);
+	const ss_plugin_init_tables_input* tables_in; /* during init only */
+	ss_plugin_table_fields_vtable_ext* t_fields;
+	ss_plugin_table_reader_vtable_ext* t_reader;
+	ss_plugin_table_writer_vtable_ext* t_writer;
+	fp_owned** owned;     /* the tables this plugin added */
+	size_t nowned, ownedcap;
+	/* parsing: the driver's parse function */
+	PyObject* parse;
+	/* async events: the handler while set, and dump_state's during the call */
+	ss_plugin_owner_t* async_owner;
+	ss_plugin_async_event_handler_t async_handler;
+	ss_plugin_owner_t* dump_owner;
+	ss_plugin_async_event_handler_t dump_handler;
+	/* capture listening: the routine vtable of the last capture_open, and the routine runner */
+	ss_plugin_owner_t* listen_owner;
+	ss_plugin_routine_t* (*subscribe)(ss_plugin_owner_t*, ss_plugin_routine_fn_t, ss_plugin_routine_state_t*);
+	ss_plugin_rc (*unsubscribe)(ss_plugin_owner_t*, ss_plugin_routine_t*);
+	const char* (*listen_error)(ss_plugin_owner_t*);
+	PyObject* routine;
 } fp_state;
 
 /* The state behind an ss_instance_t*. */
@@ -80,6 +107,10 @@ typedef struct fp_instance {
 
 /* Defined by the init code cffi runs when Python first enters this library. */
 static int fpy_boot(char* err, size_t errlen);
+/* natives.c: hands the native functions to the runtime, and binds a state's capabilities. */
+static int fp_bind_natives(void);
+static int fp_bind_capabilities(fp_state* s);
+static void fp_unbind_capabilities(fp_state* s);
 
 static pthread_once_t fp_once = PTHREAD_ONCE_INIT;
 static int fp_boot_ok;
@@ -217,6 +248,12 @@ static void fp_boot(void) {
 		         FP_PLUGIN_NAME);
 	}
 	Py_XDECREF(module);
+	if (fp_runtime != NULL && fp_bind_natives() != 0) {
+		PyErr_Clear();
+		snprintf(fp_boot_error, sizeof fp_boot_error, "cannot start Python plugin %s: its native functions were not bound",
+		         FP_PLUGIN_NAME);
+		Py_CLEAR(fp_runtime);
+	}
 	PyGILState_Release(gil);
 	fp_boot_ok = fp_runtime != NULL;
 }
@@ -268,3 +305,33 @@ static int fp_live(fp_state* s) {
 #ifndef FP_HAS_EXTRACTION
 static void fp_free_plans(fp_state* s) { (void)s; }
 #endif
+
+static char* fp_strdup(const char* text) {
+	if (text == NULL) return NULL;
+	size_t n = strlen(text) + 1;
+	char* copy = malloc(n);
+	if (copy != NULL) memcpy(copy, text, n);
+	return copy;
+}
+
+/* The event source as a Python string, cached (it rarely changes from one event to the next).
+ * Borrowed; NULL with an exception set on failure. */
+static PyObject* fp_source(fp_state* s, const char* src) {
+	if (src == NULL) return Py_None;
+	if (s->srcobj != NULL && strcmp(s->srcname, src) == 0) return s->srcobj;
+	PyObject* obj = PyUnicode_DecodeUTF8(src, strlen(src), "replace");
+	char* copy = fp_strdup(src);
+	if (obj == NULL || copy == NULL) {
+		Py_XDECREF(obj);
+		free(copy);
+		if (!PyErr_Occurred()) PyErr_NoMemory();
+		return NULL;
+	}
+	Py_XSETREF(s->srcobj, obj);
+	free(s->srcname);
+	s->srcname = copy;
+	return obj;
+}
+
+/* The state's address, as the Python side passes it to the native functions. */
+static PyObject* fp_state_addr(fp_state* s) { return PyLong_FromVoidPtr(s); }

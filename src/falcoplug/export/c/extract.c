@@ -36,21 +36,6 @@ FP_EXPORT uint16_t* plugin_get_extract_event_types(uint32_t* numtypes, ss_plugin
 }
 #endif
 
-#ifdef FP_REQUIRED_EVENT_SCHEMA_VERSION
-FP_EXPORT const char* plugin_get_required_event_schema_version(ss_plugin_t* s) {
-	(void)s;
-	return FP_REQUIRED_EVENT_SCHEMA_VERSION;
-}
-#endif
-
-static char* fp_strdup(const char* text) {
-	if (text == NULL) return NULL;
-	size_t n = strlen(text) + 1;
-	char* copy = malloc(n);
-	if (copy != NULL) memcpy(copy, text, n);
-	return copy;
-}
-
 static void fp_plan_clear(fp_plan* p) {
 	for (uint32_t j = 0; j < p->nfields; j++) {
 		if (p->keys) free(p->keys[j]);
@@ -166,23 +151,6 @@ static fp_plan* fp_find_plan(fp_state* s, const ss_plugin_field_extract_input* i
 	fp_plan* p = fp_new_plan(s, in);
 	if (p != NULL) s->lastplan = (uint32_t)(p - s->plans);
 	return p;
-}
-
-/* The event source as a Python string, cached (it rarely changes from one event to the next). */
-static PyObject* fp_source(fp_state* s, const char* src) {
-	if (src == NULL) return Py_None;
-	if (s->srcobj != NULL && strcmp(s->srcname, src) == 0) return s->srcobj;
-	PyObject* obj = PyUnicode_DecodeUTF8(src, strlen(src), "replace");
-	char* copy = fp_strdup(src);
-	if (obj == NULL || copy == NULL) {
-		Py_XDECREF(obj);
-		free(copy);
-		return NULL;
-	}
-	Py_XSETREF(s->srcobj, obj);
-	free(s->srcname);
-	s->srcname = copy;
-	return obj;
 }
 
 enum { FP_KIND_U64, FP_KIND_BOOL, FP_KIND_STR, FP_KIND_BUF, FP_KIND_BAD };
@@ -366,6 +334,7 @@ FP_EXPORT ss_plugin_rc plugin_extract_fields(ss_plugin_t* st, const ss_plugin_ev
 	if (in == NULL) return SS_PLUGIN_FAILURE;
 	for (uint32_t j = 0; j < in->num_fields; j++) in->fields[j].res_len = 0;
 	if (!fp_live(s) || evt == NULL || evt->evt == NULL) return SS_PLUGIN_FAILURE;
+	if (in->table_reader_ext != NULL) s->t_reader = in->table_reader_ext; /* tables read while extracting */
 	PyGILState_STATE gil = PyGILState_Ensure();
 	ss_plugin_rc rc = fp_extract(s, evt, in);
 	PyGILState_Release(gil);
