@@ -21,6 +21,11 @@ Async: SDK tasks emit as fast as they can (ts None) into a live syscall stream, 
 built, against the C test plugin (tests/plugins/async_plugin.c); the rate is events delivered by the
 inspector per second, from the open to the last one.
 
+C host: the same built libraries (and the C plugins) driven by a plain C host with C table vtables
+(tests/sdk_plugins/state_host.c), as libsinsp drives a plugin: what a parse call and each table
+operation cost without falcoplug's Python host in the way, and the async events per second an
+SDK library delivers to a C handler.
+
     python benchmarks/bench_sdk_state.py [--events N] [--async-events N] [--runs R] [--json]
 """
 
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import tempfile
 import threading
 from pathlib import Path
@@ -238,6 +244,31 @@ def main() -> None:
             n, secs = best_of(args.runs, lambda: run_async(sysgen, lib, config, total))
             rows.append({"case": f"async, {threads} thread(s): {label}", "events": n, "eps": n / secs,
                          "ns_per_event": 1e9 * secs / max(n, 1), "vs_no_parser": None})  # fmt: skip
+
+    state_host = str(cbuild.build_executable(cbuild.TESTS_DIR / "sdk_plugins" / "state_host.c", "state_host",
+                                             libs=("-ldl", "-lpthread")))  # fmt: skip
+    n = args.events
+    c_cases = [
+        ("parse", "C parser, noop", c_parse, "noop=1"), ("parse", "C parser, threads entry", c_parse, ""),
+        ("parse", "SDK built, noop", sdk["built"], "noop"), ("parse", "SDK built, threads entry", sdk["built"], "threads"),
+        ("parse", "SDK built, own table", sdk["built"], "own"),
+        ("async", "C, 1 thread", c_async, f"threads=1,count={n},ts=none"),
+        ("async", "SDK built, 1 thread", sdk_a["built"], f"1,{n}"),
+        ("async", "SDK built, 4 threads", sdk_a["built"], f"4,{n // 4}"),
+    ]  # fmt: skip
+    for kind, label, lib, config in c_cases:
+        runs = []
+        for _ in range(args.runs):
+            out = subprocess.run([state_host, kind, lib, config, str(n)], check=True, capture_output=True, text=True)
+            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        if kind == "parse":
+            best = min(r["ns_per_event"] for r in runs)
+            rows.append({"case": f"C host, parse: {label}", "events": n, "eps": 1e9 / best, "ns_per_event": best,
+                         "vs_no_parser": None})  # fmt: skip
+        else:
+            best = max(r["events_per_sec"] for r in runs)
+            rows.append({"case": f"C host, async: {label}", "events": runs[0]["events"], "eps": best,
+                         "ns_per_event": 1e9 / best, "vs_no_parser": None})  # fmt: skip
 
     if args.json:
         print(json.dumps({"machine": machine(), "rows": rows}, indent=2))

@@ -124,3 +124,30 @@ def test_threadstats_built_gives_the_same_values():
     assert inprocess["types"] == [("events", 8, False), ("last_tid", 4, True)]
     assert inprocess["type5"] == {"events": 20, "last_tid": -1}  # the last event had no thread
     assert inprocess["metrics"] == ["threadstats.busiest_events", "threadstats.busiest_type"]
+
+
+# -- a C host without Python (as libsinsp drives a plugin) ------------------------------------------------
+
+
+def state_host(*args: str) -> dict[str, Any]:
+    import json
+    import subprocess
+
+    import cbuild
+
+    host = cbuild.build_executable(SDK_PLUGINS / "state_host.c", "state_host", libs=("-ldl", "-lpthread"))
+    proc = subprocess.run([str(host), *args], capture_output=True, text=True, timeout=120, cwd="/")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_a_c_host_without_python_drives_tables_and_async_events():
+    probe = str(built(f"{STATEFUL}:Probe", name="stateful_probe"))
+    script = ('{"init": ["t = tables.access(\'threads\', fields={\'comm\': str, \'n\': Dynamic[UInt64]})"],'
+              ' "parse": ["e = t[event.tid]", "e.n += 1", "assert e.comm == f\'proc{event.tid}\'"]}')  # fmt: skip
+    got = state_host("parse", probe, script, "400")
+    assert got["events"] == 400 and got["count_1"] == 100  # tids 1..4 in turn: entry 1 counted 100 events
+    ticker = str(built(f"{STATEFUL}:Ticker", name="stateful_ticker"))
+    got = state_host("async", ticker, '{"threads": 4, "count": 2500}', "10000")
+    assert got["events"] == 10000
+

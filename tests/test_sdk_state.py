@@ -27,7 +27,6 @@ from falcoplug.sdk import (
     Dynamic,
     Emitter,
     Event,
-    ExtractPlugin,
     Int8,
     OwnedTable,
     ParsePlugin,
@@ -135,6 +134,8 @@ def test_parse_counts_into_the_threads_table_and_a_table_of_its_own(libs, mode):
     ]  # fmt: skip
     assert hits.row(2) == {"hits": 3, "label": "t2", "flag": False, "small": 0}
     assert metrics(plugin)["parsed"] == 9
+    if mode == "built":  # every entry the library got from the host was given back
+        assert plugin.backend._owner.tables_state.held == {}
     host.destroy()
     assert "sdkcount.hits" not in host.tables
 
@@ -243,6 +244,8 @@ def test_table_access_at_init(libs, mode):
         "tables.access('threads', fields={'probe.n': Dynamic[int]})._types",
         "tables.access('threads', fields={'pid': UInt32})",
         "tables.access('threads', fields=Thread).name",
+        "class BadFd(TableFields):\n    nope: str",
+        "tables.access('threads', fields={'file_descriptors': AccessedTable[int, BadFd]})",
     ]})  # fmt: skip
     assert got == [
         "<StateType.INT64: 4>",
@@ -258,6 +261,8 @@ def test_table_access_at_init(libs, mode):
         "[<StateType.UINT64: 8>]",  # a plain int takes the type the field has
         "TableError: incompatible data types for static field: pid",
         "'threads'",
+        "ok",
+        "TableError: undefined field 'nope' in table 'file_descriptors'",  # sub-table fields: at init too
     ]
 
 
@@ -376,6 +381,32 @@ def test_owned_tables_added_at_init(libs, mode):
         "1",  # capture_open comes before the first event
         "ok", "ok",
         "TableError: tables can only be accessed or added during init",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_table_a_c_plugin_owns(libs, mode):
+    def c_owner(host: Inspector) -> None:
+        load(host, libs["tables"], "init:own ctab uint64")
+
+    got = probe(libs, mode, {
+        "init": ["c = tables.access('ctab', key=int, fields={'value': UInt64, 'label': str})", "c.key_type"],
+        "parse": [
+            "e = c.add(5, value=3, label='five')",
+            "(e.value, e.label, len(c), 5 in c, 6 in c)",
+            "e.value += 1",
+            "c[5].value",
+            "sorted(x.label for x in c)",
+            "c[6]",
+            "c.erase(6)",
+            "c.erase(5)",
+            "len(c)",
+        ],
+    }, before=c_owner)  # fmt: skip
+    assert got == [
+        "ok", "<StateType.UINT64: 8>",
+        "ok", "(3, 'five', 1, True, False)", "ok", "4", "['five']", "KeyError: 6",
+        "TableError: owned: no entry to erase", "None", "0",
     ]  # fmt: skip
 
 
@@ -554,6 +585,17 @@ def test_a_failing_stop_is_reported_and_the_handler_is_released(libs, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_a_failing_task_is_logged_and_the_host_goes_on(libs, mode):
+    host, plugin, lines = async_host(libs, mode, {"threads": 2, "boom": True})
+    wait_for(lambda: len(lines) == 2)
+    assert sorted(lines) == ["background task ticker-0 failed: ValueError: task 0 exploded",
+                             "background task ticker-1 failed: ValueError: task 1 exploded"]  # fmt: skip
+    host.close()
+    assert metrics(plugin)["alive"] == 0
+    host.destroy()
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_dump_state(libs, mode):
     host = Inspector()
     host.load(libs["sys"], "")
@@ -634,6 +676,19 @@ def test_a_failing_capture_open_fails_the_open(libs, mode):
     host.load(where("Listener", mode), {"fail_open": True})
     with pytest.raises(PluginError, match=r"capture_open error for plugin 'sdklisten' : capture_open: RuntimeError: cannot open on purpose"):
         host.open("testsys", "count=1")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_failing_capture_close_is_the_last_error(libs, mode, caplog):
+    host = Inspector()
+    host.load(libs["sys"], "")
+    plugin = host.load(where("Listener", mode), {"fail_close": True, "routines": 1})
+    host.open("testsys", "count=1")
+    with caplog.at_level("WARNING", "falcoplug.plugin"):
+        host.close()  # the framework warns, and goes on: the routines are purged
+    assert "capture_close error for plugin 'sdklisten' : capture_close: RuntimeError: cannot close on purpose" in caplog.text
+    assert len(host.routines) == 0 and metrics(plugin)["close_calls"] == 1
+    host.destroy()
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -878,3 +933,41 @@ def test_accessed_table_views_release_what_they_hold():
     assert sum(1 for _ in table) == 2 and released == ["e1", "e2"]  # iteration gives entries nobody holds
     with pytest.raises(KeyError):
         table[0]
+
+
+# -- the examples of docs/sdk.md ---------------------------------------------------------------------------
+
+
+def _doc_plugins() -> dict[str, type]:
+    import re
+    from pathlib import Path
+
+    from falcoplug.sdk import Plugin
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "sdk.md").read_text()
+    found: dict[str, type] = {}
+    for block in re.findall(r"```python\n(.*?)```", text, re.S):
+        if "falcoplug.sdk import" not in block or "class " not in block:
+            continue
+        scope: dict[str, Any] = {"__name__": "sdk_doc_example"}
+        exec(compile(block, "<docs/sdk.md>", "exec", dont_inherit=True), scope)  # noqa: S102
+        for value in scope.values():
+            if isinstance(value, type) and issubclass(value, Plugin) and "name" in value.__dict__:
+                found[value.__name__] = value
+    return found
+
+
+def test_the_examples_of_the_docs_are_valid_plugins(libs):
+    plugins = _doc_plugins()
+    assert {"Biggest", "Mine", "Counter", "Clock", "Sweeper"} <= set(plugins)
+    for cls in plugins.values():
+        describe(cls)
+    host = Inspector()
+    host.load(libs["sys"], "")
+    host.load(plugins["Mine"], "")
+    host.load(plugins["Counter"], "")
+    host.open("testsys", "count=6,tids=1:2")
+    got = rows(host, ["mine.fds"])
+    assert len(got) == 6 and host.threads.value(1, "mine.events") == 3
+    assert host.table("counter.counts").row(0) == {"events": 6, "label": "type 0"}
+    host.destroy()

@@ -152,7 +152,7 @@ class Probe(ParsePlugin, CaptureListenPlugin):
         self.scope: dict[str, Any] = {
             "self": self, "tables": self.tables, "StateType": StateType, "Dynamic": Dynamic, "UInt64": UInt64,
             "UInt32": UInt32, "Int64": Int64, "Thread": ProbeThread, "Table": Table, "Hits": Hits, "Fd": Fd,
-            "TableError": TableError,
+            "TableError": TableError, "TableFields": TableFields, "AccessedTable": AccessedTable,
         }  # fmt: skip
         self.run("init")
 
@@ -215,6 +215,8 @@ class Ticker(AsyncPlugin):
     def work(self, emit: Emitter, t: int, task: BackgroundTask) -> None:
         c = self.config
         pace = c.get("pace", 0.0)
+        if c.get("boom"):
+            raise ValueError(f"task {t} exploded")
         for i in range(c.get("count", 10)):
             if not task.keep_running(pace):
                 return
@@ -292,6 +294,8 @@ class Listener(CaptureListenPlugin):
 
     def capture_close(self, capture: Capture) -> None:
         self.close_calls += 1
+        if self.config.get("fail_close"):
+            raise RuntimeError("cannot close on purpose")
         if self.config.get("unsub"):
             for routine in self.routines:
                 try:

@@ -71,9 +71,11 @@ def install(rt: Runtime) -> None:
     @rt.guarded("destroy", None)
     def fpy_destroy(state: Any) -> None:
         driver = rt.drivers.get(state.id)
-        rt.forget(state.id)
-        if driver is not None:
-            driver.destroy()
+        try:
+            if driver is not None:
+                driver.destroy()  # first: entries the plugin held are given back while the state lives
+        finally:
+            rt.forget(state.id)
 
     if rt.description.has("set_config"):
 

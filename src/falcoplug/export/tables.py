@@ -14,9 +14,9 @@ until it releases it, strings stay valid for a while after the call that returne
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections import deque
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 from ..api import StateType
@@ -37,7 +37,6 @@ _MEMBER: Final = {
     ST.UINT8: "u8", ST.UINT16: "u16", ST.UINT32: "u32", ST.UINT64: "u64", ST.BOOL: "b",
 }  # fmt: skip
 _STATE_TYPES: Final = frozenset(int(t) for t in StateType)
-_ids = itertools.count(1)
 
 
 def declarations(desc: Description) -> str:
@@ -76,22 +75,34 @@ class NativeTableHost:
         self.link = link
 
     def list_tables(self) -> list[tuple[str, int]]:
-        return self.n.t_list(self.link.addr)
+        return self.n.t_list(self.link)
 
     def get_table(self, name: str, key_type: int) -> NativeTable | None:
-        ptr = self.n.t_get(self.link.addr, name, int(key_type))
+        ptr = self.n.t_get(self.link, name, int(key_type))
         if not ptr:  # the SDK asks only for listed tables: the owner's error says why
-            raise TableError(self.n.owner_error(self.link.addr) or f"cannot access table '{name}'")
+            raise TableError(self.n.owner_error(self.link) or f"cannot access table '{name}'")
         return NativeTable(self.n, self.link, ptr, name, StateType(key_type))
 
     def add_table(self, table: Table[Any, Any]) -> None:
         self.rt.export_table(self.link, table)
 
 
-class NativeTable:
-    """One table reached through the host's vtables (the SDK's table backend)."""
+def _no_release(entry: Any) -> None:
+    return None
 
-    __slots__ = ("n", "link", "ptr", "name", "key_type", "needs_release")
+
+class NativeTable:
+    """One table reached through the host's vtables (the SDK's table backend).
+
+    The hot operations are the native functions themselves, bound to the state's link and the
+    table (``functools.partial``: no Python frame per call); the link reads 0 once the host
+    destroyed the plugin, which the natives refuse instead of touching freed memory. An entry from
+    ``get_entry`` or ``add_entry`` is a native object that releases it when dropped, so the SDK
+    has nothing to release itself (``needs_release`` is false).
+    """
+
+    __slots__ = ("n", "link", "ptr", "name", "key_type", "needs_release", "get_entry", "read", "write",
+                 "release", "entries", "new_entry", "destroy_entry", "add_entry", "erase", "clear")  # fmt: skip
 
     def __init__(self, natives: Any, link: Link, ptr: int, name: str, key_type: StateType) -> None:
         self.n = natives
@@ -99,61 +110,38 @@ class NativeTable:
         self.ptr = ptr
         self.name = name
         self.key_type = key_type
-        self.needs_release = True
+        self.needs_release = False  # held entries release themselves
+        self.get_entry = partial(natives.t_get_entry, link, ptr)
+        self.read = partial(natives.t_read, link, ptr)
+        self.write = partial(natives.t_write, link, ptr)
+        self.release = _no_release
+        self.entries = partial(natives.t_iter, link, ptr)
+        self.new_entry = partial(natives.t_create, link, ptr)
+        self.destroy_entry = partial(natives.t_destroy, link, ptr)
+        self.add_entry = partial(natives.t_add, link, ptr)
+        self.erase = partial(natives.t_erase, link, ptr)
+        self.clear = partial(natives.t_clear, link, ptr)
 
     def fields(self) -> list[FieldDescr]:
         return [
             FieldDescr(name, StateType(kind) if kind in _STATE_TYPES else kind, ro)
-            for name, kind, ro in self.n.t_fields(self.link.addr, self.ptr)
+            for name, kind, ro in self.n.t_fields(self.link, self.ptr)
         ]
 
     def get_field(self, name: str, state_type: int) -> tuple[int, int]:
-        return self.n.t_get_field(self.link.addr, self.ptr, name, int(state_type)), int(state_type)
+        return self.n.t_get_field(self.link, self.ptr, name, int(state_type)), int(state_type)
 
     def add_field(self, name: str, state_type: int) -> tuple[int, int]:
-        return self.n.t_add_field(self.link.addr, self.ptr, name, int(state_type)), int(state_type)
+        return self.n.t_add_field(self.link, self.ptr, name, int(state_type)), int(state_type)
 
     def size(self) -> int:
-        return self.n.t_size(self.link.addr, self.ptr)
-
-    def get_entry(self, key: Any) -> int | None:
-        return self.n.t_get_entry(self.link.addr, self.ptr, key)
-
-    def release(self, entry: int) -> None:
-        addr = self.link.addr
-        if addr:
-            self.n.t_release(addr, self.ptr, entry)
-
-    def entries(self) -> list[int]:
-        return self.n.t_iter(self.link.addr, self.ptr)
-
-    def read(self, entry: int, field: tuple[int, int]) -> Any:
-        return self.n.t_read(self.link.addr, self.ptr, entry, field)
+        return self.n.t_size(self.link, self.ptr)
 
     def read_table(self, entry: int, field: tuple[int, int]) -> NativeTable | None:
-        addr = self.link.addr
-        sub = self.n.t_read(addr, self.ptr, entry, field)
+        sub = self.n.t_read(self.link, self.ptr, entry, field)
         if sub is None:
             return None
-        return NativeTable(self.n, self.link, sub, self.n.t_name(addr, sub), ST.INT64)
-
-    def write(self, entry: int, field: tuple[int, int], value: Any) -> None:
-        self.n.t_write(self.link.addr, self.ptr, entry, field, value)
-
-    def erase(self, key: Any) -> None:
-        self.n.t_erase(self.link.addr, self.ptr, key)
-
-    def clear(self) -> None:
-        self.n.t_clear(self.link.addr, self.ptr)
-
-    def new_entry(self) -> int:
-        return self.n.t_create(self.link.addr, self.ptr)
-
-    def destroy_entry(self, entry: int) -> None:
-        self.n.t_destroy(self.link.addr, self.ptr, entry)
-
-    def add_entry(self, key: Any, entry: int) -> int:
-        return self.n.t_add(self.link.addr, self.ptr, key, entry)
+        return NativeTable(self.n, self.link, sub, self.n.t_name(self.link, sub), ST.INT64)
 
 
 # -- tables the plugin owns ----------------------------------------------------------------------------

@@ -33,6 +33,8 @@ from __future__ import annotations
 import logging
 import struct
 import threading
+import time
+from _thread import get_ident
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Final
@@ -91,24 +93,37 @@ class Emitter:
     replay gives an event with plugin ID N to the source of the plugin with ID N (0, the default:
     ``syscall``); live events take the ID of the open source's plugin whatever they carry.
     Raises :class:`AsyncEventError` when the host refuses the event or the handler is gone.
-    Thread-safe; ``sent`` counts the events the host accepted.
+
+    Thread-safe, without a lock on the way: each sending thread marks itself busy, then checks
+    that the emitter is open; :meth:`close` marks it closed, then waits until no thread is busy.
+    So no event reaches the host once :meth:`close` returned, and threads sending at once do not
+    queue behind each other (a contended lock would hand the GIL over on every event). ``sent``
+    counts the events the host accepted.
     """
 
-    __slots__ = ("_send", "_lock", "_open", "plugin", "sent", "__weakref__")
+    __slots__ = ("_send", "_open", "_busy", "_sent", "plugin", "__weakref__")
 
     def __init__(self, send: Callable[[bytes], None], plugin: str = "") -> None:
         self._send = send
-        self._lock = threading.Lock()
         self._open = True
+        self._busy: set[int] = set()  # threads sending right now (set.add/discard are atomic)
+        self._sent: dict[int, int] = {}  # events accepted, per thread (each thread writes its own)
         self.plugin = plugin
-        self.sent = 0
 
     def __call__(
         self, name: str, data: bytes | str = b"", *, ts: int | datetime | None = None, tid: int | None = None,
         plugin_id: int = 0,
     ) -> None:  # fmt: skip
-        raw = encode_async_event(name, data, ts, tid, plugin_id)
-        with self._lock:  # reset waits for events in flight: none reaches the host after it
+        self.send_raw(encode_async_event(name, data, ts, tid, plugin_id))
+
+    emit = __call__
+
+    def send_raw(self, raw: bytes) -> None:
+        """Send an event already encoded (see :func:`encode_async_event`)."""
+        me = get_ident()
+        busy = self._busy
+        busy.add(me)  # first busy, then the check: close() cannot miss this thread
+        try:
             if not self._open:
                 raise AsyncEventError(f"async event sent after the handler was reset: {self.plugin}")
             try:
@@ -117,31 +132,28 @@ class Emitter:
                 raise
             except Exception as exc:  # noqa: BLE001 - the host's refusal, with its message
                 raise AsyncEventError(str(exc) or type(exc).__name__) from None
-            self.sent += 1
+        finally:
+            busy.discard(me)
+        sent = self._sent
+        sent[me] = sent.get(me, 0) + 1
 
-    emit = __call__
-
-    def send_raw(self, raw: bytes) -> None:
-        """Send an event already encoded (see :func:`encode_async_event`)."""
-        with self._lock:
-            if not self._open:
-                raise AsyncEventError(f"async event sent after the handler was reset: {self.plugin}")
-            try:
-                self._send(raw)
-            except AsyncEventError:
-                raise
-            except Exception as exc:  # noqa: BLE001
-                raise AsyncEventError(str(exc) or type(exc).__name__) from None
-            self.sent += 1
+    @property
+    def sent(self) -> int:
+        return sum(list(self._sent.values()))
 
     @property
     def open(self) -> bool:
         return self._open
 
     def close(self) -> None:
-        """Refuse every later event (waits for an event being sent)."""
-        with self._lock:
-            self._open = False
+        """Refuse every later event, and wait for the events being sent (not for the calling
+        thread's own, when a plugin closes from inside a send)."""
+        self._open = False
+        me = get_ident()
+        delay = 0.0
+        while self._busy - {me}:
+            time.sleep(delay)
+            delay = min(0.001, delay + 0.0001)
 
 
 class BackgroundTask:

@@ -15,6 +15,8 @@ from .constants import PLUGIN_EVENT, PLUGIN_EVENT_HEADER
 
 _HEADER: Final = struct.Struct("<QqIHI")  # ts, tid (signed: -1 is none), len, type, nparams
 _U32: Final = struct.Struct("<I")
+_TID: Final = struct.Struct("<q").unpack_from
+_TS: Final = struct.Struct("<Q").unpack_from
 _ASYNC_EVENT: Final = 402
 # The event type is the u16 at offset 20; comparing two bytes is cheaper than unpacking.
 _PLUGIN_EVENT_TYPE: Final = PLUGIN_EVENT.to_bytes(2, "little")
@@ -58,12 +60,12 @@ class Event:
     @property
     def ts(self) -> int:
         """Timestamp, nanoseconds since the epoch."""
-        return _HEADER.unpack_from(self.data)[0]
+        return _TS(self.data)[0]
 
     @property
     def tid(self) -> int:
         """The thread ID (signed, as the ``threads`` table's key): -1 when the event has none."""
-        return _HEADER.unpack_from(self.data)[1]
+        return _TID(self.data, 8)[0]
 
     @property
     def is_plugin_event(self) -> bool:

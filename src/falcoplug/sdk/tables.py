@@ -531,6 +531,23 @@ class _Bound:
             self.handles.append(handle)
             self.types.append(state_type)
             self.ranges.append(INT_RANGES.get(state_type))
+        for spec in layout.specs:
+            if spec.kind.kind == "table":
+                self.subs[spec.slot] = _sub_bound(backend, spec, self.handles[spec.slot], table_name)
+
+
+def _sub_bound(backend: TableBackend, spec: _Spec, handle: Any, table_name: str) -> _Bound:
+    """The fields of a sub-table field, resolved now (at init, as libsinsp expects field accessors
+    to be taken): on the sub-table of a new entry, which is then destroyed (the C++ SDK's way)."""
+    entry = backend.new_entry()
+    try:
+        sub = backend.read_table(entry, handle)
+        if sub is None:
+            raise TableError(f"field {spec.name} of table {table_name}: no sub-table to read the fields of")
+        assert spec.kind.sub_fields is not None
+        return _Bound(spec.kind.sub_fields._layout(), sub, sub.name)
+    finally:
+        backend.destroy_entry(entry)
 
 
 def _resolve_type(spec: _Spec, listed: FieldDescr | None) -> StateType:
@@ -620,7 +637,15 @@ class AccessedTable(Generic[K, F]):
         if type(key) is not int or not self._low <= key <= self._high:  # type: ignore[operator]
             key = self._key(key)
         entry = self._get_entry(key)
-        return default if entry is None else self._view(entry, True)
+        if entry is None:
+            return default
+        cls = self._cls  # _view(entry, True), inlined: this is the common path
+        view = cls.__new__(cls)
+        view._t = self
+        view._e = entry
+        if self._release is not None:
+            view._hold = _Hold(self._release, entry)
+        return view
 
     def __getitem__(self, key: K) -> F:
         if type(key) is not int or not self._low <= key <= self._high:  # type: ignore[operator]
@@ -646,7 +671,7 @@ class AccessedTable(Generic[K, F]):
             yield self._view(entry, False)
 
     def entries(self) -> list[F]:
-        return list(self)
+        return [self._view(entry, False) for entry in self._b.entries()]
 
     # -- changes ---------------------------------------------------------------------------------
     def add(self, key: K, **values: Any) -> F:
@@ -1202,6 +1227,10 @@ class Table(StateTable, Generic[K, E]):
         if entry is None:
             raise TableError("get_entry found no element at given key")
         return entry
+
+    def find(self, key: Any) -> E | None:
+        """The entry at ``key`` or ``None`` (what an in-process plugin reaching this table uses)."""
+        return self._entries.get(key)
 
     def entries(self) -> list[E]:
         return list(self._entries.values())

@@ -21,7 +21,9 @@ static PyMethodDef fp_natives[] = {
 static int fp_bind_natives(void) {
 #ifdef FP_HAS_TABLES
 	fp_TableError = PyObject_GetAttrString(fp_runtime, "table_error");
-	if (fp_TableError == NULL) return -1;
+	fp_str_addr = PyUnicode_InternFromString("addr");
+	fp_HeldType = (PyTypeObject*)PyType_FromSpec(&fp_held_spec);
+	if (fp_TableError == NULL || fp_str_addr == NULL || fp_HeldType == NULL) return -1;
 #endif
 #ifdef FP_HAS_ASYNC
 	fp_AsyncError = PyObject_GetAttrString(fp_runtime, "async_error");

@@ -23,17 +23,76 @@ struct fp_owned {
 };
 
 static PyObject* fp_TableError; /* falcoplug.backend.TableError */
+static PyObject* fp_str_addr;   /* "addr", interned */
 
 /* ---- helpers ------------------------------------------------------------------------------------ */
 
+/* The state: its address, or the runtime's Link object holding it (0 once the state is gone). */
+static fp_state* fp_link_state(PyObject* o) {
+	if (PyLong_CheckExact(o)) return PyLong_AsVoidPtr(o);
+	PyObject* addr = PyObject_GetAttr(o, fp_str_addr);
+	fp_state* s = addr != NULL ? PyLong_AsVoidPtr(addr) : NULL;
+	Py_XDECREF(addr);
+	return s;
+}
+
 static fp_state* fp_arg_state(PyObject* o) {
-	fp_state* s = PyLong_AsVoidPtr(o);
+	fp_state* s = fp_link_state(o);
 	if (s == NULL && !PyErr_Occurred())
 		PyErr_SetString(fp_TableError, "the plugin's state is gone (the host destroyed the plugin)");
 	return s;
 }
 
+/* An entry the host handed out by get_table_entry or add_table_entry: a small object that gives
+ * it back (release_table_entry) when Python drops it, so that the SDK's views need no Python-level
+ * finalizer. Table functions take it wherever they take an entry. */
+typedef struct fp_held {
+	PyObject_HEAD
+	PyObject* link;
+	ss_plugin_table_t* t;
+	ss_plugin_table_entry_t* e;
+} fp_held;
+
+static PyTypeObject* fp_HeldType;
+
+static void fp_held_dealloc(PyObject* o) {
+	fp_held* h = (fp_held*)o;
+	PyObject *type, *value, *tb;
+	PyErr_Fetch(&type, &value, &tb); /* a dealloc must not disturb a pending exception */
+	fp_state* s = h->link != NULL ? fp_link_state(h->link) : NULL;
+	PyErr_Clear();
+	if (s != NULL && s->t_reader != NULL && h->e != NULL) s->t_reader->release_table_entry(h->t, h->e);
+	PyErr_Restore(type, value, tb);
+	Py_XDECREF(h->link);
+	PyTypeObject* tp = Py_TYPE(o);
+	tp->tp_free(o);
+	Py_DECREF(tp);
+}
+
+static PyObject* fp_held_repr(PyObject* o) {
+	return PyUnicode_FromFormat("<held entry %p>", ((fp_held*)o)->e);
+}
+
+static PyType_Slot fp_held_slots[] = {
+	{Py_tp_dealloc, fp_held_dealloc},
+	{Py_tp_repr, fp_held_repr},
+	{0, NULL},
+};
+
+static PyType_Spec fp_held_spec = {"falcoplug_export.HeldEntry", sizeof(fp_held), 0, Py_TPFLAGS_DEFAULT, fp_held_slots};
+
+static PyObject* fp_hold(PyObject* link, ss_plugin_table_t* t, ss_plugin_table_entry_t* e) {
+	fp_held* h = PyObject_New(fp_held, fp_HeldType);
+	if (h == NULL) return NULL;
+	Py_INCREF(link);
+	h->link = link;
+	h->t = t;
+	h->e = e;
+	return (PyObject*)h;
+}
+
 static void* fp_arg_ptr(PyObject* o, const char* what) {
+	if (Py_TYPE(o) == fp_HeldType) return ((fp_held*)o)->e;
 	void* p = PyLong_AsVoidPtr(o);
 	if (p == NULL && !PyErr_Occurred()) PyErr_Format(fp_TableError, "null %s", what);
 	return p;
@@ -275,7 +334,7 @@ static PyObject* fp_n_t_size(PyObject* self, PyObject* const* args, Py_ssize_t n
 	return PyLong_FromUnsignedLongLong(n);
 }
 
-/* t_get_entry(state, table, key) -> entry pointer, or None when there is none */
+/* t_get_entry(state, table, key) -> the held entry, or None when there is none */
 static PyObject* fp_n_t_get_entry(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
 	(void)self;
 	if (fp_nargs(nargs, 3, "t_get_entry") != 0) return NULL;
@@ -285,7 +344,7 @@ static PyObject* fp_n_t_get_entry(PyObject* self, PyObject* const* args, Py_ssiz
 	if (t == NULL || fp_need(s, s->t_reader, "reader") != 0 || fp_key_from(args[2], &key) != 0) return NULL;
 	ss_plugin_table_entry_t* e = s->t_reader->get_table_entry(t, &key);
 	if (e == NULL) Py_RETURN_NONE;
-	return PyLong_FromVoidPtr(e);
+	return fp_hold(args[0], t, e);
 }
 
 /* t_read(state, table, entry, (field, type)) -> value (a sub-table: its pointer, or None) */
@@ -431,7 +490,7 @@ static PyObject* fp_n_t_destroy(PyObject* self, PyObject* const* args, Py_ssize_
 	Py_RETURN_NONE;
 }
 
-/* t_add(state, table, key, entry) -> entry pointer */
+/* t_add(state, table, key, entry) -> the held entry */
 static PyObject* fp_n_t_add(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
 	(void)self;
 	if (fp_nargs(nargs, 4, "t_add") != 0) return NULL;
@@ -442,7 +501,7 @@ static PyObject* fp_n_t_add(PyObject* self, PyObject* const* args, Py_ssize_t na
 	if (e == NULL || fp_need(s, s->t_writer, "writer") != 0 || fp_key_from(args[2], &key) != 0) return NULL;
 	ss_plugin_table_entry_t* added = s->t_writer->add_table_entry(t, &key, e);
 	if (added == NULL) return fp_table_fail(s, "add_table_entry failed");
-	return PyLong_FromVoidPtr(added);
+	return fp_hold(args[0], t, added);
 }
 
 /* ---- tables this plugin owns -------------------------------------------------------------------------- */
