@@ -146,3 +146,23 @@ def test_python_api(libs, rules_file):
     assert pipeline.stats.events == 10 and pipeline.stats.alerts == 2
     with pytest.raises(RulesError):
         Rules.load(host, ["/nope/rules.yaml"])
+
+
+def test_a_mixed_capture_prints_missing_fields_as_na(libs, tmp_path):
+    """Events of another source (here syscall events next to plugin events) print the fields they
+    lack as <NA>; the main source's fields must exist."""
+    from falcoplug.capture import CaptureWriter
+    from falcoplug.events import encode_event, encode_plugin_event
+
+    path = tmp_path / "mixed.scap"
+    with CaptureWriter(path) as writer:
+        writer.write(encode_event(0, [b"\x01\x00", b"\x07\x00"], ts=5, tid=42))
+        writer.write(encode_plugin_event(b"7", ts=6, plugin_id=999))
+    src, ext = libs
+    result = invoke("run", "-R", str(path), "-p", src, "-o", "%evt.num %evt.source %test.value")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["1 syscall <NA>", "2 test 7"]
+    only = invoke("run", "-R", str(path), "-p", src, "-f", "test.value = 7", "-o", "%evt.num")
+    assert only.stdout.splitlines() == ["2"]
+    bad = invoke("run", "-R", str(path), "-p", src, "-o", "%evt.num %nope.field")
+    assert bad.exit_code == 1 and "nope.field" in bad.stderr

@@ -25,13 +25,15 @@ def invoke(*args: str):  # type: ignore[no-untyped-def]
 
 def test_dump_state_goes_first_and_async_events_are_recorded(libs, tmp_path):
     path = tmp_path / "run.scap"
-    result = invoke("run", "-p", f"{libs['source_plugin']}||count=200,batch=10,timeouts=3",
+    result = invoke("run", "-p", f"{libs['source_plugin']}||count=200,batch=10,timeouts=10",
                     "-p", f"{libs['async_plugin']}|count=5,dump=2,ts=none", "-w", str(path), "-q")  # fmt: skip
     assert result.exit_code == 0, result.output
     events = list(CaptureReader(path))
     # dump_state's two "state" events open the file, with the plugin ID left as the plugin wrote it
     assert [e.async_name for e in events[:2]] == ["state", "state"]
     assert [e.payload for e in events[:2]] == [b"S0", b"S1"]
+    # the source waits (ten timeouts, about 0.1 s) before its first event: the five ticks, sent at
+    # once by the plugin's thread, are all in the stream before it ends
     names = [e.async_name for e in events[2:] if e.is_async]
     assert names.count("tick") == 5
     assert sum(1 for e in events if e.type == 322) == 200

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import FalcoplugError
-from .filter import CompiledFilter, OutputFormat, compile_filter, compile_format
+from .filter import CompiledFilter, FilterError, OutputFormat, compile_filter, compile_format
 from .framework.inspector import Inspector, SourcedBatch
 from .framework.plugin import SYSCALL_SOURCE
+from .framework.registry import LenientFields
 from .framework.values import BatchValues, FieldGroups
 from .rules import AlertFormatter, AlertOptions, RuleEngine, RulesLoader
 from .rules.alerts import Alert
@@ -130,6 +131,18 @@ class Stats:
         return "\n".join(lines)
 
 
+class _Never:
+    """The condition of a source where the ``-f`` condition does not compile: nothing matches."""
+
+    fields: tuple[Any, ...] = ()
+
+    def test(self, getter: Any) -> bool:
+        return False
+
+
+_NEVER: Any = _Never()
+
+
 @dataclass
 class _SourceState:
     groups: FieldGroups
@@ -159,8 +172,12 @@ class Pipeline:
         self._states: dict[str | None, _SourceState] = {}
 
     def _source_key(self, source: str | None) -> str:
+        """The source whose fields apply: the event's, else (unknown source) the main source: the
+        live input's, or for a capture the first plugin source."""
         if source is not None:
             return source
+        if self.host.input is not None:
+            return self.host.input.source_name
         sources = self.host.manager.sources
         return sources[1] if len(sources) > 1 else SYSCALL_SOURCE
 
@@ -171,9 +188,22 @@ class Pipeline:
         return state
 
     def _compile(self, source: str) -> _SourceState:
+        """The condition and output of one source. The main source (the input's) must have every
+        field they name; another source met on the way (a mixed capture) may lack some: its events
+        then print those fields as ``<NA>``, and a condition it cannot compile matches none of them."""
         resolver = self.host.resolver(source)
-        condition = compile_filter(self.condition, resolver) if self.condition else None
-        output = None if self.rules is not None else compile_format(self.output_format, resolver)
+        strict = source == self._source_key(None)
+        condition = None
+        if self.condition:
+            try:
+                condition = compile_filter(self.condition, resolver)
+            except FilterError:
+                if strict:
+                    raise
+                condition = _NEVER
+        output = None
+        if self.rules is None:
+            output = compile_format(self.output_format, resolver if strict else LenientFields(resolver))
         fields: list[Any] = list(condition.fields) if condition else []
         if output is not None:
             fields += output.fields

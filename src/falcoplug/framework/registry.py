@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..backend import FieldRequest
 from ..errors import FieldError
-from ..filter.fields import FieldInfo
+from ..filter.fields import FT_STRING, FieldInfo
 from .fields import FieldArg, FieldArgError, bind_arg
 from .generic import GENERIC_FIELDS, SYSCALL_FIELDS, GenericField
 
@@ -70,7 +70,45 @@ class BoundGeneric:
         return ("evt", self.info.name)
 
 
-BoundField = PluginField | BoundGeneric
+@dataclass(frozen=True, slots=True, eq=False)
+class MissingField:
+    """A field this source does not have, in an output format shared by several sources: it
+    renders as no value (``<NA>``) instead of failing the whole format."""
+
+    info: FieldInfo
+    arg: str | None
+
+    @property
+    def text(self) -> str:
+        return self.info.name if self.arg is None else f"{self.info.name}[{self.arg}]"
+
+
+BoundField = PluginField | BoundGeneric | MissingField
+
+
+class LenientFields:
+    """A source's fields where an unknown name resolves to a :class:`MissingField`."""
+
+    def __init__(self, fields: SourceFields) -> None:
+        self.inner = fields
+        self.source = fields.source
+        self._missing: dict[tuple[str, str | None], MissingField] = {}
+
+    def fields(self) -> list[FieldInfo]:
+        return self.inner.fields()
+
+    def has_field(self, name: str) -> bool:
+        return True
+
+    def resolve(self, name: str, arg: str | None = None) -> BoundField:
+        try:
+            return self.inner.resolve(name, arg)
+        except FieldError:
+            key = (name, arg)
+            if key not in self._missing:
+                info = FieldInfo(name=name, ftype=FT_STRING, desc="not a field of this event source")
+                self._missing[key] = MissingField(info, arg)
+            return self._missing[key]
 
 
 class SourceFields:

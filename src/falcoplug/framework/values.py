@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
 from .plugin import ALL_EVENT_TYPES
-from .registry import BoundField, BoundGeneric, PluginField
+from .registry import BoundField, BoundGeneric, MissingField, PluginField
 
 if TYPE_CHECKING:
     from ..events import Event
@@ -196,6 +196,8 @@ class BatchValues:
         host = groups.host
         if isinstance(field, BoundGeneric):
             return field.generic.get(host, self.event)
+        if isinstance(field, MissingField):
+            return None
         return host.bound_value(self.event, field)
 
 
