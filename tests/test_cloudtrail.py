@@ -335,6 +335,8 @@ def test_every_field_on_every_record(path):
 
 
 def test_every_field_has_values_in_the_test_data():
+    if not all(path.exists() for path in ALL_FILES):
+        pytest.skip("shared sample data not available")
     seen: dict[str, set[Any]] = {name: set() for name in FIELDS}
     for path in ALL_FILES:
         if path.exists():
