@@ -218,3 +218,27 @@ def test_https_needs_a_certificate(tmp_path):
     with pytest.raises(Exception, match="could not open plugin k8saudit"):
         host.open("k8saudit", f"https://127.0.0.1:{free_port()}/k8s-audit")
     host.destroy()
+
+
+def test_broken_clients_get_no_traceback_and_the_stream_goes_on(capfd):
+    host, port = open_webhook()
+    try:
+        # a client that sends half a body and leaves
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"POST /k8s-audit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: 1000\r\n\r\n{\"kind\":")  # fmt: skip
+        # a bad Content-Length and a garbage request line
+        for raw in (b"POST /k8s-audit HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n",
+                    b"NOT HTTP AT ALL\r\n\r\n"):  # fmt: skip
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(raw)
+                answer = s.recv(4096)
+                assert answer.startswith(b"HTTP/1.1 400") or answer.startswith(b"HTTP/1.0 400"), answer
+                assert b"<html" not in answer.lower()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        status, _, _ = request(conn, "POST", "/k8s-audit", json.dumps(dict(EVENT, auditID="after")).encode())
+        assert status == 200
+        assert [e["auditID"] for e in collect(host, 1)] == ["after"]
+    finally:
+        host.destroy()
+    assert "Traceback" not in capfd.readouterr().err

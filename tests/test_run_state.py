@@ -76,3 +76,43 @@ def test_several_live_sources_at_once(libs):
     assert {d["evt.pluginname"] for d in docs} == {"testsrc", "broken"}
     with_w = invoke("run", "-p", f"{libs['source_plugin']}||count=3", "-p", f"{libs['broken_plugin']}||", "-w", "x.scap")
     assert with_w.exit_code == 1 and "several live sources" in with_w.stderr
+
+
+def test_a_bad_condition_fails_before_the_first_event(libs):
+    """A live input may take long to produce an event: mistakes are reported at once."""
+    import subprocess
+    import sys
+
+    slow = f"{libs['source_plugin']}||count=1,timeouts=10000"
+    for args in (["-f", "test.nope = 1"], ["-o", "%test.nope"]):
+        done = subprocess.run([sys.executable, "-m", "falcoplug", "run", "-p", slow, *args],
+                              capture_output=True, text=True, timeout=20)  # fmt: skip
+        assert done.returncode == 1 and "test.nope" in done.stderr
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_live_run_ends_cleanly_on_a_signal(sig):
+    """Ctrl-C or SIGTERM ends a live run as Falco does: input closed, summary printed, exit 0."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    lib = str(build_plugin("sysgen_plugin"))
+    proc = subprocess.Popen([sys.executable, "-m", "falcoplug", "run", "-p", f"{lib}||count=5,batch=5,forever=1",
+                             "-o", "%evt.num", "--summary"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.time() + 15
+        line = proc.stdout.readline()  # the run is under way
+        assert line.strip() == "1"
+        while time.time() < deadline and proc.poll() is None:
+            proc.send_signal(getattr(signal, sig))
+            try:
+                proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                continue
+        out, err = proc.communicate(timeout=5)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "Events processed: 5" in err and "Traceback" not in err

@@ -171,6 +171,11 @@ class Pipeline:
         self.stats = Stats()
         self._states: dict[str | None, _SourceState] = {}
 
+    def prepare(self) -> None:
+        """Compile the condition, output and rule fields of the main source now, so that a mistake in
+        them is reported before the first event (which a live input may be slow to produce)."""
+        self._state(self._source_key(None))
+
     def _source_key(self, source: str | None) -> str:
         """The source whose fields apply: the event's, else (unknown source) the main source: the
         live input's, or for a capture the first plugin source."""

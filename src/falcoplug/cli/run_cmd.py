@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -117,6 +119,7 @@ def run_command(
     file.py and the bundled plugins' names (k8saudit, json, cloudtrail) work too. Several plugins
     given open params run as several live sources at once, as in Falco.
     """
+    _stop_on_sigterm()
     specs, config = gather_specs(plugin_specs, config_file, allow_empty=read_file is not None)
     paths = rules_paths(rules_files, config)
     if paths and output_format:
@@ -141,6 +144,7 @@ def run_command(
     recorder = None
     try:
         host.open(source, params)
+        pipeline.prepare()
         if write_file is not None:
             recorder = Recorder(write_file, compress=compress, hostname=host.hostname)
             recorder.write_initial(host.dump_state_events())
@@ -160,6 +164,7 @@ def _run_capture(specs: Sequence[PluginSpec], path: str, write_file: str | None,
     recorder = None
     try:
         host.open_capture(path)
+        pipeline.prepare()
         if write_file is not None:
             recorder = Recorder(write_file, compress=compress, hostname=host.hostname)
         capture_size_known = host._capture is not None and host._capture.size is not None
@@ -171,7 +176,25 @@ def _run_capture(specs: Sequence[PluginSpec], path: str, write_file: str | None,
         _finish(host, [pipeline], opts, summary)
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM ends a run as Ctrl-C does: the input is closed, the summary printed, exit 0."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
+
+
 def _loop(host: Inspector, batches: Iterator[SourcedBatch], pipeline: Pipeline, opts: RunOptions,
+          recorder: Recorder | None, tick: Callable[[], None]) -> None:  # fmt: skip
+    try:
+        _pump(host, batches, pipeline, opts, recorder, tick)
+    except KeyboardInterrupt:  # the user ends a live run: a normal end, as in Falco
+        sys.stdout.flush()
+
+
+def _pump(host: Inspector, batches: Iterator[SourcedBatch], pipeline: Pipeline, opts: RunOptions,
           recorder: Recorder | None, tick: Callable[[], None]) -> None:  # fmt: skip
     out = sys.stdout
     reporter = _reporter([host], opts)
@@ -205,17 +228,22 @@ def _run_sources(specs: Sequence[PluginSpec], inputs: Sequence[PluginSpec], opts
             loaded = load_plugins(host, [spec, *others])
             pipelines[id(host)] = make_pipeline(host, opts)
             host.open(loaded[0][1], spec.open_params or "")
+        for pipeline in pipelines.values():
+            pipeline.prepare()
         runner = MultiSource(hosts, process=lambda batch: pipelines[id(batch.host)].lines(batch))
         reporter = _reporter(hosts, opts)
         out = sys.stdout
-        for _source, line in runner:
-            if not opts.quiet:
-                out.write(line + "\n")
-            if reporter is not None:
-                reporter.tick()
-            if opts.max_events is not None and sum(p.stats.events for p in pipelines.values()) >= opts.max_events:
-                runner.stop()
-                break
+        try:
+            for _source, line in runner:
+                if not opts.quiet:
+                    out.write(line + "\n")
+                if reporter is not None:
+                    reporter.tick()
+                if opts.max_events is not None and sum(p.stats.events for p in pipelines.values()) >= opts.max_events:
+                    runner.stop()
+                    break
+        except KeyboardInterrupt:
+            runner.stop()
         out.flush()
     finally:
         _finish(hosts, list(pipelines.values()), opts, summary)

@@ -72,6 +72,7 @@ import queue
 import re
 import socket
 import socketserver
+import sys
 import ssl
 import threading
 import urllib.parse
@@ -333,9 +334,12 @@ def _go_error(handler: http.server.BaseHTTPRequestHandler, status: int, message:
     if close:
         handler.send_header("Connection", "close")
         handler.close_connection = True
-    handler.end_headers()
-    if handler.command != "HEAD":
-        handler.wfile.write(body)
+    try:
+        handler.end_headers()
+        if handler.command != "HEAD":
+            handler.wfile.write(body)
+    except OSError:  # the client went away: nobody is left to answer
+        handler.close_connection = True
 
 
 class _BodyTooLarge(Exception):
@@ -356,6 +360,12 @@ class _WebhookHandler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
         pass  # no access log on stderr
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # A request the HTTP parser refuses (bad request line, bad headers): a plain-text answer, as
+        # Go's server gives, not the standard library's HTML page.
+        self.request_version = "HTTP/1.1"  # a garbled request line would make the answer HTTP/0.9
+        _go_error(self, code, f"{code} {self.responses.get(code, ('Error',))[0]}", close=True)
 
     def _handle(self) -> None:
         server = self.server
@@ -406,7 +416,10 @@ class _WebhookHandler(http.server.BaseHTTPRequestHandler):
     def _read_body(self, limit: int) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             return self._read_chunked(limit)
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise ValueError("invalid Content-Length") from None
         if length < 0:
             raise ValueError("invalid Content-Length")
         if length > limit:
@@ -459,6 +472,12 @@ class _WebhookServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _WebhookHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that disconnects, or speaks plain HTTP to the https port: one debug line, never
+        # a traceback on stderr, and the server goes on.
+        exc = sys.exc_info()[1]
+        self.log.debug("webhook request from %s failed: %s", client_address, exc)
 
     def server_bind(self) -> None:
         # As HTTPServer.server_bind, without its reverse DNS lookup of the host.

@@ -29,6 +29,10 @@ from .plugin import Plugin
 from .source import EOF, TIMEOUT, EventWriter, SourceInstance, SourcePlugin, open_params_json, progress_value
 from .tables import TableHost, Tables, resolve_declarations
 
+# Ctrl-C and exit requests are the user's, not the plugin's: they are never turned into a
+# plugin failure (a host across a C boundary catches them at its own edge).
+INTERRUPTS = (KeyboardInterrupt, SystemExit)
+
 
 @dataclass
 class HostContext:
@@ -88,6 +92,8 @@ class PluginDriver:
             else:
                 plugin.init(model.parse(config, self.name, warn=lambda m: plugin.log.warning("config: %s", m)))
         except BaseException as exc:  # noqa: BLE001 - plugin code: becomes the init failure
+            if isinstance(exc, INTERRUPTS):
+                raise
             self.fail("init", exc)
             return False
         finally:
@@ -106,6 +112,8 @@ class PluginDriver:
             if plugin is not None:
                 plugin.destroy()
         except BaseException as exc:  # noqa: BLE001 - nothing can be reported after destroy
+            if isinstance(exc, INTERRUPTS):
+                raise
             self.fail("destroy", exc)
         finally:
             if self._route is not None:
@@ -119,6 +127,8 @@ class PluginDriver:
             value = config if model is None else model.parse(config, self.name, warn=self.plugin.log.warning)
             self.plugin.set_config(value)
         except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, INTERRUPTS):
+                raise
             self.fail("set_config", exc)
             return False
         return True
@@ -132,6 +142,8 @@ class PluginDriver:
                 out.append(m)
             return out
         except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, INTERRUPTS):
+                raise
             self.fail("get_metrics", exc)
             return None
 
@@ -144,6 +156,8 @@ class PluginDriver:
             if not isinstance(instance, SourceInstance):
                 raise TypeError(f"open() must return a SourceInstance, not {type(instance).__name__}")
         except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, INTERRUPTS):
+                raise
             self.fail("open", exc)
             return None
         assert self.description.sourcing is not None
@@ -153,6 +167,8 @@ class PluginDriver:
         try:
             return json.dumps(open_params_json(self.plugin.list_open_params()))
         except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, INTERRUPTS):
+                raise
             self.fail("list_open_params", exc)
             return None
 
@@ -163,6 +179,8 @@ class PluginDriver:
                 raise TypeError(f"event_to_string() must return a str, not {type(text).__name__}")
             return text
         except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, INTERRUPTS):
+                raise
             self.fail("event_to_string", exc)
             return None
 
@@ -199,6 +217,8 @@ class PluginDriver:
         try:
             self.plugin.start_async(emitter)
         except BaseException as exc:  # noqa: BLE001 - the handler is refused
+            if isinstance(exc, INTERRUPTS):
+                raise
             self._emitter = None
             try:
                 self.plugin.stop_async()  # threads started before the failure
@@ -219,6 +239,8 @@ class PluginDriver:
         try:
             self.plugin.stop_async()
         except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, INTERRUPTS):
+                raise
             self.fail("set_async_event_handler", exc)
             self.plugin.log.error("stop_async failed: %s: %s", type(exc).__name__, exc)
         finally:
@@ -231,6 +253,8 @@ class PluginDriver:
         try:
             self.plugin.dump_state(emitter)
         except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, INTERRUPTS):
+                raise
             self.fail("dump_state", exc)
             return False
         finally:
@@ -245,6 +269,8 @@ class PluginDriver:
         try:
             self.plugin.capture_open(capture)
         except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, INTERRUPTS):
+                raise
             self.fail("capture_open", exc)
             return False
         return True
@@ -254,6 +280,8 @@ class PluginDriver:
         try:
             self.plugin.capture_close(capture)
         except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, INTERRUPTS):
+                raise
             self.fail("capture_close", exc)
             return False
         finally:
@@ -282,6 +310,8 @@ class InstanceDriver:
         try:
             status = self.instance.next_batch(self.writer)
         except BaseException as exc:  # noqa: BLE001 - the events written so far are still delivered
+            if isinstance(exc, INTERRUPTS):
+                raise
             self.driver.fail("next_batch", exc)
             return Rc.FAILURE
         if status is None:
@@ -298,6 +328,8 @@ class InstanceDriver:
         try:
             return progress_value(self.instance.progress())
         except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, INTERRUPTS):
+                raise
             self.driver.fail("get_progress", exc)
             return 0, None
 
@@ -305,4 +337,6 @@ class InstanceDriver:
         try:
             self.instance.close()
         except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, INTERRUPTS):
+                raise
             self.driver.fail("close", exc)

@@ -42,6 +42,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 KNOWN_PROPERTIES: Final = frozenset({"hidden", "info", "conversation"})
 _DECL_ATTR: Final = "__falcoplug_field__"
 
+# Ctrl-C and exit requests are the user's, not the plugin's: they are never turned into a
+# plugin failure (a host across a C boundary catches them at its own edge).
+INTERRUPTS = (KeyboardInterrupt, SystemExit)
+
 
 class ArgKind(enum.Enum):
     INDEX = "index"
@@ -336,6 +340,8 @@ class ExtractPlan:
         return lines
 
     def _fail(self, j: int, exc: BaseException) -> None:
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):  # the user's, not the plugin's
+            raise exc
         self._on_error(f"{self._names[j]}: {type(exc).__name__}: {exc}")
         return None
 
