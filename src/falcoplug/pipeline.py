@@ -26,7 +26,7 @@ from .errors import FalcoplugError
 from .filter import CompiledFilter, FilterError, OutputFormat, compile_filter, compile_format
 from .framework.inspector import Inspector, SourcedBatch
 from .framework.plugin import SYSCALL_SOURCE
-from .framework.registry import LenientFields
+from .framework.registry import LenientFields, MissingField
 from .framework.values import BatchValues, FieldGroups
 from .rules import AlertFormatter, AlertOptions, RuleEngine, RulesLoader
 from .rules.alerts import Alert
@@ -161,8 +161,12 @@ class Pipeline:
         condition: str | None = None,
         rules: Rules | None = None,
         as_json: bool = False,
+        lenient: bool = False,
     ) -> None:
         self.host = host
+        # lenient: the condition and output are shared by several live sources, so the main source
+        # too may lack some of their fields (the caller checks that every field exists somewhere)
+        self.lenient = lenient
         self.output_format = output_format or DEFAULT_FORMAT
         self.condition = condition
         self.rules = rules
@@ -175,6 +179,22 @@ class Pipeline:
         """Compile the condition, output and rule fields of the main source now, so that a mistake in
         them is reported before the first event (which a live input may be slow to produce)."""
         self._state(self._source_key(None))
+
+    def check(self) -> tuple[FilterError | None, set[str]]:
+        """For the main source: the error of compiling the condition, if any, and the names in the
+        output format that are not fields of this source."""
+        resolver = self.host.resolver(self._source_key(None))
+        error = None
+        if self.condition:
+            try:
+                compile_filter(self.condition, resolver)
+            except FilterError as exc:
+                error = exc
+        missing: set[str] = set()
+        if self.rules is None:
+            output = compile_format(self.output_format, LenientFields(resolver))
+            missing = {f.text for f in output.fields if isinstance(f, MissingField)}
+        return error, missing
 
     def _source_key(self, source: str | None) -> str:
         """The source whose fields apply: the event's, else (unknown source) the main source: the
@@ -197,7 +217,7 @@ class Pipeline:
         field they name; another source met on the way (a mixed capture) may lack some: its events
         then print those fields as ``<NA>``, and a condition it cannot compile matches none of them."""
         resolver = self.host.resolver(source)
-        strict = source == self._source_key(None)
+        strict = source == self._source_key(None) and not self.lenient
         condition = None
         if self.condition:
             try:

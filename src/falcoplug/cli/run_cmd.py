@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import click
 
 from ..errors import ConfigError
+from ..filter import FilterError
 from ..events import EventBatch
 from ..framework.capture_io import Recorder
 from ..framework.config import PluginSpec
@@ -228,8 +229,7 @@ def _run_sources(specs: Sequence[PluginSpec], inputs: Sequence[PluginSpec], opts
             loaded = load_plugins(host, [spec, *others])
             pipelines[id(host)] = make_pipeline(host, opts)
             host.open(loaded[0][1], spec.open_params or "")
-        for pipeline in pipelines.values():
-            pipeline.prepare()
+        _check_sources(list(pipelines.values()))
         runner = MultiSource(hosts, process=lambda batch: pipelines[id(batch.host)].lines(batch))
         reporter = _reporter(hosts, opts)
         out = sys.stdout
@@ -247,6 +247,22 @@ def _run_sources(specs: Sequence[PluginSpec], inputs: Sequence[PluginSpec], opts
         out.flush()
     finally:
         _finish(hosts, list(pipelines.values()), opts, summary)
+
+
+def _check_sources(pipelines: list[Pipeline]) -> None:
+    """With several live sources, the condition and output are shared: a field may belong to only
+    some sources (the others print it as <NA>, and skip a condition they cannot compile), but it
+    must belong to at least one."""
+    checks = [p.check() for p in pipelines]
+    errors = [error for error, _ in checks]
+    if all(error is not None for error in errors):
+        raise errors[0]  # type: ignore[misc]
+    nowhere = set.intersection(*(missing for _, missing in checks))
+    if nowhere:
+        raise FilterError(f"unknown filter: {sorted(nowhere)[0]}")
+    for pipeline in pipelines:
+        pipeline.lenient = True
+        pipeline.prepare()
 
 
 def _reporter(hosts: Sequence[Inspector], opts: RunOptions) -> MetricsReporter | None:

@@ -211,7 +211,8 @@ class _Compiler:
                 output += " " + extra.extra_output
         if self.options.suggested_output:
             for f in resolver.fields():
-                if f.add_output:
+                # a field that needs an argument cannot be suggested bare: it would not compile
+                if f.add_output and not f.arg_required:
                     output += f" {f.name.replace('.', '_')}=%{f.name}"
         return output
 

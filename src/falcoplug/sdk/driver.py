@@ -29,9 +29,9 @@ from .plugin import Plugin
 from .source import EOF, TIMEOUT, EventWriter, SourceInstance, SourcePlugin, open_params_json, progress_value
 from .tables import TableHost, Tables, resolve_declarations
 
-# Ctrl-C and exit requests are the user's, not the plugin's: they are never turned into a
-# plugin failure (a host across a C boundary catches them at its own edge).
-INTERRUPTS = (KeyboardInterrupt, SystemExit)
+# Ctrl-C is the user's, not the plugin's: it is never turned into a plugin failure (a host across
+# a C boundary catches it at its own edge). A plugin's own sys.exit() is a plugin failure.
+INTERRUPTS = (KeyboardInterrupt,)
 
 
 @dataclass

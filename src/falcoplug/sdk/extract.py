@@ -195,17 +195,55 @@ def _field_spec(cls: type, attr: str, func: Callable[..., Any], decl: _FieldDecl
     for prop in decl.properties:
         if prop not in KNOWN_PROPERTIES:
             raise _fail(cls, f"field {fname}: unknown property {prop!r} (known: {', '.join(sorted(KNOWN_PROPERTIES))})")
+    _check_add_output(cls, decl, arg)
     return FieldSpec(fname, vtype, attr, decl.display, desc, arg, decl.properties, decl.add_output)
 
 
-def collect_fields(cls: type) -> tuple[FieldSpec, ...]:
-    """The fields of a plugin class, base classes' first, in definition order."""
+def _check_add_output(cls: type, decl: _FieldDecl, arg: ArgSpec | None) -> None:
+    # Falco appends every addOutput field to a rule's output as a bare "%name": a field that needs
+    # an argument cannot be written that way, and every rule of the source would fail to load.
+    if decl.add_output and arg is not None and arg.required:
+        raise _fail(
+            cls,
+            f"field {decl.name}: add_output=True needs a field usable without an argument (Falco appends it to "
+            f"outputs as a bare %{decl.name}); give the argument a default or make it Optional, or drop add_output",
+        )
+
+
+def _declared_methods(cls: type) -> dict[str, tuple[Callable[..., Any], _FieldDecl]]:
+    """The methods decorated with :func:`field`, by attribute, base classes' first."""
     methods: dict[str, tuple[Callable[..., Any], _FieldDecl]] = {}
     for klass in reversed(cls.__mro__):
         for attr, value in vars(klass).items():
             decl = getattr(value, _DECL_ATTR, None)
             if isinstance(decl, _FieldDecl):
                 methods[attr] = (value, decl)
+    return methods
+
+
+def check_add_output_fields(cls: type) -> None:
+    """Refuse ``add_output`` on a field whose argument is required, as soon as the class is defined.
+
+    The complete check of the fields waits until the class is used (annotations may name types
+    defined later in the module); this one cannot wait, because a built library would carry the
+    flag to Falco, where it breaks every rule of the plugin's source.
+    """
+    for func, decl in _declared_methods(cls).values():
+        if not decl.add_output:
+            continue
+        params = list(inspect.signature(func).parameters.values())
+        if len(params) != 3 or params[2].default is not inspect.Parameter.empty:
+            continue  # no argument, or one with a default: never required
+        try:
+            hints = typing.get_type_hints(func, include_extras=True)
+        except Exception:  # noqa: BLE001 - a forward reference: the check at load time reports it
+            continue
+        _check_add_output(cls, decl, _arg_spec(cls, decl.name, params[2], hints.get(params[2].name, inspect.Parameter.empty)))
+
+
+def collect_fields(cls: type) -> tuple[FieldSpec, ...]:
+    """The fields of a plugin class, base classes' first, in definition order."""
+    methods = _declared_methods(cls)
     specs = [_field_spec(cls, attr, func, decl) for attr, (func, decl) in methods.items()]
     seen: set[str] = set()
     for spec in specs:
@@ -227,6 +265,11 @@ class ExtractPlugin(Plugin):
     extract_event_sources: ClassVar[Sequence[str] | None] = None
     extract_event_types: ClassVar[Sequence[int] | None] = None
     required_event_schema_version: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if getattr(cls, "name", None) is not None:  # a concrete plugin, as Plugin decides
+            check_add_output_fields(cls)
 
     @classmethod
     def field_specs(cls) -> tuple[FieldSpec, ...]:
@@ -340,7 +383,7 @@ class ExtractPlan:
         return lines
 
     def _fail(self, j: int, exc: BaseException) -> None:
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):  # the user's, not the plugin's
+        if isinstance(exc, KeyboardInterrupt):  # Ctrl-C is the user's, not the plugin's
             raise exc
         self._on_error(f"{self._names[j]}: {type(exc).__name__}: {exc}")
         return None
