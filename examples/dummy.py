@@ -1,5 +1,6 @@
 """dummy: a port of the official Go ``dummy`` plugin (falcosecurity/plugins, plugins/dummy) to the
-falcoplug Python SDK.
+falcoplug Python SDK, as of its 0.11 releases (open params ``{"start": N, "maxEvents": N}``; the
+version declared is the official 0.11.4's).
 
 It generates synthetic events: each event's payload is a sample, as decimal text, that grows by
 1 plus a random jitter from 0 to ``jitter`` at every event. With ``{"jitter": 0}`` the events are
@@ -39,7 +40,7 @@ class DummyPlugin(SourcePlugin, ExtractPlugin):
     """Reference plugin for educational purposes"""
 
     name = "dummy"
-    version = "0.9.1"
+    version = "0.11.4"
     contact = "github.com/falcosecurity/plugins"
     id = 3
     event_source = "dummy"

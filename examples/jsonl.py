@@ -131,7 +131,7 @@ class JsonLines(SourcePlugin, ExtractPlugin):
         """The whole line, as it is in the file."""
         return event.payload.decode("utf-8", "replace")
 
-    @field("jsonl.value", display="Value", add_output=True)
+    @field("jsonl.value", display="Value")
     def value(self, event: Event, path: str) -> str | None:
         """The value at a dotted path (e.g. jsonl.value[session.id]); JSON text when not a string."""
         found = lookup(self.record(event), path)

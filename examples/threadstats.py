@@ -9,7 +9,7 @@ capture is open, a routine on the host's thread pool keeps a summary up to date 
 Run it over syscall-like events, for instance falcoplug's test source (tests/plugins/sysgen_plugin.c:
 ``gcc -shared -fPIC -O2 -Isrc/falcoplug/abi/include tests/plugins/sysgen_plugin.c -o libsysgen.so``)::
 
-    falcoplug run -p 'libsysgen.so||count=12,tids=1:2:3:2' -p examples/threadstats.py \\
+    falcoplug run -p './libsysgen.so||count=12,tids=1:2:3:2' -p examples/threadstats.py \\
         -o '%evt.num %threadstats.events %threadstats.comm %threadstats.type_events %threadstats.threads'
 """
 

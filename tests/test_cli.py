@@ -123,3 +123,14 @@ def test_fastpath_and_abi_mode_print_the_same(src, ext):
     slow = subprocess.run(args, capture_output=True, text=True, check=True,
                           env={**os.environ, "FALCOPLUG_NO_FASTPATH": "1"}).stdout  # fmt: skip
     assert fast == slow and len(fast.splitlines()) == 50
+
+
+def test_falco_yaml_errors_are_one_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("plugins:\n  - name: [unclosed\n")
+    code, _, err = run("run", "-c", str(bad))
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "(line 3, column 1)" in err
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text("plugins: []\nload_plugins: [zzz]\n")
+    code, _, err = run("run", "-c", str(unknown))
+    assert code == 1 and "load_plugins names 'zzz', which has no entry in plugins:" in err

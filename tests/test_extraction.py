@@ -172,3 +172,15 @@ def test_value_offsets(host):
     assert value == "0" and where == (38, 1)
     assert num == 0 and none == (0, 0)
     assert event.data[where[0] : where[0] + where[1]] == b"0"
+
+
+def test_fields_of_an_incompatible_plugin_have_no_value():
+    """As in libsinsp's sinsp-example, every plugin's fields may be named in an output or a
+    condition; on a source the plugin does not extract from they have no value."""
+    host = Inspector()
+    host.load(str(build_plugin("broken_plugin")), "")
+    host.load(str(build_plugin("extractor_plugin")), "")  # extracts from source "test" only
+    host.open("broken", "")
+    events = list(host.events())
+    assert [e["ext.u64"] for e in events] == [None, None]
+    assert [e["broken.value"] for e in events] == ["0", "1"]

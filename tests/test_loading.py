@@ -385,3 +385,17 @@ def test_several_id0_plugins_and_source_indexes():
     assert manager.sources == ["syscall", "broken"]
     assert manager.source_index("broken") == 1
     assert manager.by_id(996).name == "b3"
+
+
+@pytest.mark.parametrize(
+    ("schema", "config", "message"),
+    [
+        ('{"type": "foo"}', "{}", "get_init_schema did not return a valid json schema"),
+        ('{"properties": {"a": {"minimum": "x"}}}', '{"a": 3}', "get_init_schema did not return a valid json schema"),
+        ('{"properties": {"a": {"type": "string", "pattern": "("}}}', '{"a": "x"}', "error in plugin broken"),
+    ],
+)
+def test_an_invalid_init_schema_is_a_clear_error(schema, config, message):
+    plugin = register(INIT_SCHEMA=cstr(schema))
+    with pytest.raises(ConfigError, match=message):
+        plugin.init(config)

@@ -183,7 +183,7 @@ class Pipeline:
     def check(self) -> tuple[FilterError | None, set[str]]:
         """For the main source: the error of compiling the condition, if any, and the names in the
         output format that are not fields of this source."""
-        resolver = self.host.resolver(self._source_key(None))
+        resolver = self.host.output_resolver(self._source_key(None))
         error = None
         if self.condition:
             try:
@@ -216,7 +216,7 @@ class Pipeline:
         """The condition and output of one source. The main source (the input's) must have every
         field they name; another source met on the way (a mixed capture) may lack some: its events
         then print those fields as ``<NA>``, and a condition it cannot compile matches none of them."""
-        resolver = self.host.resolver(source)
+        resolver = self.host.output_resolver(source)
         strict = source == self._source_key(None) and not self.lenient
         condition = None
         if self.condition:

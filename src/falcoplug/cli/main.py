@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -11,13 +12,24 @@ from typing import Any, TypeVar
 import click
 
 from .. import __version__
-from ..errors import FalcoplugError
+from ..errors import FalcoplugError, PluginError
 from .fields_cmd import fields_command
 from .inspect_cmd import inspect_command
 from .rules_cmd import rules_group
 from .run_cmd import run_command
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def error_line(exc: FalcoplugError) -> str:
+    """The text of an error, with the plugin it concerns named in front when the text does not
+    name it already (libsinsp's "could not initialize plugin: ..." does not)."""
+    text = str(exc)
+    name = getattr(exc, "plugin", None) if isinstance(exc, PluginError) else None
+    # The name as a word of its own: "dummy" is named in "plugin dummy:" but not in "dummy.py".
+    if not name or re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-]|\.\w)", text):
+        return text
+    return f"plugin {name}: {text}"
 
 
 class _Group(click.Group):
@@ -27,7 +39,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except FalcoplugError as exc:
-            click.echo(f"falcoplug: error: {exc}", err=True)
+            click.echo(f"falcoplug: error: {error_line(exc)}", err=True)
             sys.exit(1)
         except KeyboardInterrupt:
             click.echo("falcoplug: interrupted", err=True)

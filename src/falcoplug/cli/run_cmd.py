@@ -205,9 +205,12 @@ def _pump(host: Inspector, batches: Iterator[SourcedBatch], pipeline: Pipeline, 
             batch = head(batch, opts.max_events - count)
         if recorder is not None:
             recorder.write(batch)
-        lines = pipeline.lines(batch)
-        if lines and not opts.quiet:
-            out.write("\n".join(lines) + "\n")
+        if opts.quiet and pipeline.rules is None and pipeline.condition is None:
+            pipeline.stats.events += len(batch)  # nothing to print or to match: no per-event work
+        else:
+            lines = pipeline.lines(batch)
+            if lines and not opts.quiet:
+                out.write("\n".join(lines) + "\n")
         count += len(batch)
         tick()
         if reporter is not None:

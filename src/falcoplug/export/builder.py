@@ -5,8 +5,9 @@ block of constants describing the plugin) exports exactly the ``plugin_*`` symbo
 plugin's capabilities; on first use it starts the Python environment it was built with, and its
 init code imports the plugin and :mod:`falcoplug.export.runtime`. The library records that
 environment (the interpreter, libpython, ``sys.path``) and the plugin's module; at run time
-``FALCOPLUG_PYTHONPATH`` adds directories in front and ``FALCOPLUG_PYTHON`` names another
-interpreter.
+``FALCOPLUG_PYTHONPATH`` adds directories in front (where a moved plugin file is looked for by
+name, see :func:`falcoplug.export.runtime.locate_plugin`) and ``FALCOPLUG_PYTHON`` names another
+interpreter (an executable file, or the plugin's init fails).
 """
 
 from __future__ import annotations

@@ -13,19 +13,55 @@ handler, the routine vtable.
 from __future__ import annotations
 
 import itertools
+import os
+import sys
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import Any
 
 from ..backend import FieldRequest, TableError
+from ..errors import PluginLoadError
 from ..sdk import describe
 from ..sdk.async_events import AsyncEventError
 from ..sdk.constants import Rc
 from ..sdk.driver import HostContext, InstanceDriver, PluginDriver
 from ..sdk.log import LogSink
-from ..sdk.reference import load_plugin_class
+from ..sdk.reference import PluginRef, load_plugin_class, parse_ref
 from ..sdk.tables import Table
 from . import async_events, common, extract, listen, parse, source, tables
+
+
+OVERRIDE_PATH = "FALCOPLUG_PYTHONPATH"
+
+
+def locate_plugin(reference: str) -> PluginRef:
+    """The plugin the library was built from: its recorded reference, or, when the recorded file
+    is gone, a file of the same name found on the search path.
+
+    The library records the file's absolute path, so a moved file is searched for by name:
+    in the ``FALCOPLUG_PYTHONPATH`` directories first (in their order, as ``sys.path`` has them
+    in front), then in the rest of ``sys.path`` (the build's). Matching the file name rather than
+    importing the stem as a module keeps a plugin named like another module (``json.py``) from
+    resolving to that module. The declarations are then checked against the library's digest as
+    for any start.
+    """
+    ref = parse_ref(reference)
+    if ref.file is None or os.path.isfile(ref.file):
+        return ref
+    name = os.path.basename(ref.file)
+    override = [p for p in os.environ.get(OVERRIDE_PATH, "").split(os.pathsep) if p]
+    for folder in [*override, *sys.path]:
+        candidate = os.path.join(os.path.abspath(folder or os.curdir), name)
+        if os.path.isfile(candidate):
+            return PluginRef(None, candidate, ref.cls)
+    hint = (
+        f"not in {OVERRIDE_PATH}={os.environ[OVERRIDE_PATH]} either" if override
+        else f"set {OVERRIDE_PATH} to the directory it was moved to"
+    )  # fmt: skip
+    raise PluginLoadError(
+        f"no such file: {ref.file}, and no {name} on the search path ({hint})",
+        plugin=ref.text,
+    )
 
 
 class Link:
@@ -42,7 +78,7 @@ class Runtime:
 
     def __init__(self, ffi: Any, lib: Any, spec: dict[str, Any]) -> None:
         self.ffi, self.lib, self.spec = ffi, lib, spec
-        self.cls = load_plugin_class(spec["reference"])
+        self.cls = load_plugin_class(locate_plugin(spec["reference"]))
         self.description = describe(self.cls)
         if self.description.digest != spec["digest"]:
             raise RuntimeError(

@@ -124,7 +124,8 @@ def _field_token(
         start = digits.end()
     found = _longest_operand(body, start, resolver, cache)
     if found is None:
-        raise FilterError(f"unknown filter: {body[start:]}")
+        token = re.match(r"[^\s%]*", body[start:])
+        raise FilterError(f"unknown filter: {token.group(0) if token and token.group(0) else body[start:]}")
     operand, end = found
     info = (
         operand.raw_fields[0][1].info
@@ -145,12 +146,18 @@ def _longest_operand(
     limit = len(body)
     try:
         node, end = parse_operand(body, start)
+    except FilterError as exc:
+        limit = min(limit, exc.pos.idx + 1 if exc.pos is not None else limit)
+    else:
+        if isinstance(node, ast.Field) and node.arg is not None and resolver.has_field(node.name):
+            # a known field with a bad argument: libsinsp reports the argument, not a shorter prefix
+            return compile_operand(node, resolver, cache), end
         compiled = _try_compile(node, resolver, cache)
         if compiled is not None:
             return compiled, end
+        if isinstance(node, ast.Field) and resolver.has_field(node.name):
+            compile_operand(node, resolver, cache)  # raises the field's own error (a missing argument)
         limit = end - 1
-    except FilterError as exc:
-        limit = min(limit, exc.pos.idx + 1 if exc.pos is not None else limit)
     for end in range(limit, start, -1):
         if not _TOKEN_END.match(body, end - 1):
             continue

@@ -67,6 +67,12 @@ def _library_path(value: str, base: Path) -> str:
     return str(candidate) if candidate.exists() else value
 
 
+def _is_bundled(name: str) -> bool:
+    from ..plugins import BUNDLED
+
+    return name in BUNDLED
+
+
 def load_falco_config(path: str | os.PathLike[str]) -> FalcoConfig:
     """Read ``plugins:`` / ``load_plugins:`` (and the rest, kept raw) from a Falco configuration file."""
     path = Path(path)
@@ -75,7 +81,10 @@ def load_falco_config(path: str | os.PathLike[str]) -> FalcoConfig:
     except OSError as exc:
         raise ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"configuration file {path} is not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"configuration file {path} is not valid YAML: {problem}{where}") from None
     if not isinstance(doc, dict):
         raise ConfigError(f"configuration file {path}: the top level must be a mapping")
     entries = doc.get("plugins") or []
@@ -103,6 +112,10 @@ def load_falco_config(path: str | os.PathLike[str]) -> FalcoConfig:
         selected = []
         for name in names:
             spec = specs.get(str(name))
+            if spec is None and not _is_bundled(str(name)):
+                raise ConfigError(
+                    f"configuration file {path}: load_plugins names '{name}', which has no entry in plugins:"
+                )
             selected.append(spec if spec is not None else PluginSpec(location=str(name), name=str(name)))
     rules = doc.get("rules_files", doc.get("rules_file")) or []
     if isinstance(rules, str):

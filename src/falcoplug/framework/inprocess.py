@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from ..backend import AsyncHandler, Extractor, FieldRequest, Metric, Owner, Parser, PluginBackend, StateTable, TableError
-from ..errors import EventError, PluginError
+from ..errors import PluginError
 from ..events import NO_TID, PPME_PLUGINEVENT_E, TS_NOW, EventBatch
 from ..sdk import describe, load_plugin_class
 from ..sdk.driver import HostContext, InstanceDriver, PluginDriver
@@ -165,7 +165,7 @@ class InProcessBackend(PluginBackend):
             payload, ts = _item(item, plugin_name)
             n = len(payload)
             if n > limit:
-                raise EventError(f"plugin {plugin_name}: an event of {n} bytes exceeds max_event_size ({limit})")
+                raise _batch_error(plugin_name, f"an event of {n} bytes exceeds max_event_size ({limit})")
             parts.append(pack(now if ts == TS_NOW else ts, NO_TID, 38 + n, PPME_PLUGINEVENT_E, 2, 4, n, plugin_id))
             parts.append(payload)
             offsets.append(pos)
@@ -221,22 +221,28 @@ class InProcessBackend(PluginBackend):
         return value
 
 
+def _batch_error(plugin_name: str, reason: str) -> PluginError:
+    """A batch the plugin returned cannot be laid out: worded as the framework reports a built
+    library's failed next_batch ("plugin <name>: next_batch: <reason>"), where C finds the same faults."""
+    return PluginError(f"plugin {plugin_name}: next_batch: {reason}", plugin=plugin_name)
+
+
 def _item(item: Any, plugin_name: str) -> tuple[bytes, int]:
     """A batch item as (payload bytes, ts): items are payloads or (payload, ts) pairs."""
     ts = TS_NOW
     if type(item) is tuple:
         if len(item) != 2:
-            raise EventError(f"plugin {plugin_name}: a batch item must be a payload or (payload, ts), got {item!r:.60}")
+            raise _batch_error(plugin_name, f"a batch item must be a payload or (payload, ts), got {item!r:.60}")
         item, ts = item
         if not isinstance(ts, int) or not 0 <= ts <= TS_NOW:
-            raise EventError(f"plugin {plugin_name}: an event timestamp must be int nanoseconds, got {ts!r:.60}")
+            raise _batch_error(plugin_name, f"an event timestamp must be int nanoseconds, got {ts!r:.60}")
     if isinstance(item, bytes):
         return item, ts
     if isinstance(item, str):
         return item.encode(), ts
     if isinstance(item, (bytearray, memoryview)):
         return bytes(item), ts
-    raise EventError(f"plugin {plugin_name}: an event payload must be bytes or str, got {type(item).__name__}")
+    raise _batch_error(plugin_name, f"an event payload must be bytes or str, got {type(item).__name__}")
 
 
 class InProcessExtractor(Extractor):

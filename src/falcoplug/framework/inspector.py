@@ -181,6 +181,8 @@ class Inspector(GenericContext):
             try:
                 backend = load_backend(plugin)
             except PluginLoadError as exc:
+                if str(exc).startswith("cannot load plugin"):  # the loader already said which plugin
+                    raise
                 raise PluginLoadError(f"cannot load plugin {os.fspath(plugin)}: {exc}", plugin=os.fspath(plugin)) from None
             plugin = Plugin(backend)
         self.manager.add(plugin)
@@ -216,9 +218,18 @@ class Inspector(GenericContext):
             fields = self._resolvers[source] = SourceFields(source, self.manager.plugins)
         return fields
 
+    def output_resolver(self, source: str) -> SourceFields:
+        """The fields an output format or a condition may name on ``source``: those of every
+        extraction plugin, the incompatible ones having no value (see :class:`SourceFields`)."""
+        key = "\0every\0" + source
+        fields = self._resolvers.get(key)
+        if fields is None:
+            fields = self._resolvers[key] = SourceFields(source, self.manager.plugins, every_plugin=True)
+        return fields
+
     def plan(self, source: str | None, fields: Iterable[str | BoundField]) -> FieldPlan:
         """Fields (by name, ``name[arg]`` or already bound) to extract batch after batch."""
-        resolver = self.resolver(source or "")
+        resolver = self.output_resolver(source or "")
         bound = [resolver.resolve(*split_field_ref(f)) if isinstance(f, str) else f for f in fields]
         return FieldPlan(self, source, bound)
 
@@ -226,11 +237,11 @@ class Inspector(GenericContext):
         """The value of one field for one event (``None`` when it has none)."""
         if event.source is None:
             name, arg = split_field_ref(text)
-            bound = self.resolver("").resolve(name, arg)
+            bound = self.output_resolver("").resolve(name, arg)
             if isinstance(bound, PluginField):
                 return None
         else:
-            bound = self.resolver(event.source).resolve(*split_field_ref(text))
+            bound = self.output_resolver(event.source).resolve(*split_field_ref(text))
         if isinstance(bound, BoundGeneric):
             return bound.generic.get(self, event)
         return self.bound_value(event, bound)
@@ -250,7 +261,7 @@ class Inspector(GenericContext):
     def value_offsets(self, event: Event, fields: Sequence[str]) -> list[tuple[Any, tuple[int, int] | None]]:
         """Plugin fields' values with their ``(start, length)`` in the event, as the plugin reports them
         (API 3.11 value offsets; ``None`` where the plugin reports none)."""
-        resolver = self.resolver(event.source or "")
+        resolver = self.output_resolver(event.source or "")
         bound = [resolver.resolve(*split_field_ref(f)) for f in fields]
         out: list[tuple[Any, tuple[int, int] | None]] = []
         for b in bound:

@@ -262,7 +262,13 @@ class Plugin:
         except ValueError:
             raise ConfigError(f"error in plugin {self.name}: init config is not a valid json") from None
         validator_cls = jsonschema.validators.validator_for(schema_doc, default=jsonschema.Draft7Validator)
-        error = jsonschema.exceptions.best_match(validator_cls(schema_doc).iter_errors(doc))
+        try:
+            validator_cls.check_schema(schema_doc)
+            error = jsonschema.exceptions.best_match(validator_cls(schema_doc).iter_errors(doc))
+        except jsonschema.exceptions.SchemaError as exc:
+            raise ConfigError(f"error in plugin {self.name}: get_init_schema did not return a valid json schema: {exc.message}") from None
+        except Exception as exc:  # noqa: BLE001 - a schema the validator cannot apply (a bad pattern...)
+            raise ConfigError(f"error in plugin {self.name}: init config could not be validated: {exc}") from None
         if error is not None:
             context = "<root>" + "".join(f"[{p}]" for p in error.absolute_path)
             raise ConfigError(f"error in plugin {self.name} init config: In {context}, {error.message}")

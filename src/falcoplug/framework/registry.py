@@ -114,9 +114,15 @@ class LenientFields:
 class SourceFields:
     """The :class:`~falcoplug.filter.fields.FieldResolver` of one event source."""
 
-    def __init__(self, source: str, plugins: Sequence[Plugin]) -> None:
+    def __init__(self, source: str, plugins: Sequence[Plugin], *, every_plugin: bool = False) -> None:
+        """``every_plugin``: also the fields of plugins that do not extract from ``source`` (after
+        the compatible ones), which then have no value on its events: what an output format or a
+        ``-f`` condition sees, as in libsinsp's sinsp-example. Rules see only compatible plugins."""
         self.source = source
-        self.plugins = [p for p in plugins if p.has_extraction and p.is_extract_compatible(source)]
+        extractors = [p for p in plugins if p.has_extraction]
+        self.plugins = [p for p in extractors if p.is_extract_compatible(source)]
+        if every_plugin:
+            self.plugins += [p for p in extractors if not p.is_extract_compatible(source)]
         self._cache: dict[tuple[str, str | None], BoundField] = {}
         # The syscall source also has the syscall event class's fields libsinsp can give without
         # a driver (evt.type), ahead of plugin fields as the built-in classes come first.

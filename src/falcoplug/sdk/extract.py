@@ -118,7 +118,11 @@ def field(
     properties: Sequence[str] = (),
     add_output: bool = False,
 ) -> Callable[[F], F]:
-    """Declare the decorated method as the extractor of field ``name`` (the method is unchanged)."""
+    """Declare the decorated method as the extractor of field ``name`` (the method is unchanged).
+
+    ``add_output`` asks Falco to append the field to the outputs of its source's rules (as a bare
+    ``%name``): the field must then work without an argument (none, a default, or ``Optional``).
+    """
 
     def mark(func: F) -> F:
         setattr(func, _DECL_ATTR, _FieldDecl(name, display, desc, tuple(properties), add_output))
@@ -238,7 +242,8 @@ def check_add_output_fields(cls: type) -> None:
             hints = typing.get_type_hints(func, include_extras=True)
         except Exception:  # noqa: BLE001 - a forward reference: the check at load time reports it
             continue
-        _check_add_output(cls, decl, _arg_spec(cls, decl.name, params[2], hints.get(params[2].name, inspect.Parameter.empty)))
+        hint = hints.get(params[2].name, inspect.Parameter.empty)
+        _check_add_output(cls, decl, _arg_spec(cls, decl.name, params[2], hint))
 
 
 def collect_fields(cls: type) -> tuple[FieldSpec, ...]:

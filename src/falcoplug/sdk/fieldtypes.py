@@ -189,7 +189,14 @@ def value_type(hint: Any) -> ValueType:
         args = typing.get_args(hint)
         if not args or (origin is tuple and not (len(args) == 2 and args[1] is Ellipsis)):
             raise TypeError(f"{_show(hint)} needs one item type, as in list[str]")
-        hint, is_list = strip_optional(args[0])[0], True
+        item, item_optional = strip_optional(args[0])
+        if item_optional:
+            # A host reads a list field as values only: an item cannot be "no value" (an empty
+            # list, or None for the whole list, is how a list field has no value).
+            raise TypeError(
+                f"{_show(hint)}: a list item cannot be None (return list[T] | None, or an empty list, for no value)"
+            )
+        hint, is_list = item, True
     ftype = _scalar(hint)
     if ftype is None:
         raise TypeError(
@@ -200,4 +207,7 @@ def value_type(hint: Any) -> ValueType:
 
 
 def _show(hint: Any) -> str:
+    # A parameterized generic forwards __name__ to its origin ("list"): show it whole instead.
+    if typing.get_origin(hint) is not None:
+        return repr(hint).replace("typing.", "")
     return getattr(hint, "__name__", None) or repr(hint)

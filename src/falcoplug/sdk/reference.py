@@ -76,7 +76,7 @@ def file_module_name(path: str) -> str:
 
 def import_ref_module(ref: PluginRef) -> ModuleType:
     if ref.module is not None:
-        return importlib.import_module(ref.module)
+        return _import_module(ref.module)
     assert ref.file is not None
     name = file_module_name(ref.file)
     loaded = sys.modules.get(name)
@@ -97,6 +97,31 @@ def import_ref_module(ref: PluginRef) -> ModuleType:
         del sys.modules[name]
         raise
     return module
+
+
+def _import_module(name: str) -> ModuleType:
+    """Import ``name``; when its top package is not found, look in the working directory too.
+
+    ``python -m`` puts the working directory on ``sys.path`` but a console script (``falcoplug``)
+    does not, so ``mypkg.mod:Class`` typed next to ``mypkg/`` would fail; uvicorn resolves
+    ``module:app`` the same way. The directory is added only when needed, and stays, so that the
+    plugin's own imports of its neighbours work later too.
+    """
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        top = name.partition(".")[0]
+        cwd = os.getcwd()
+        if exc.name != top or any(os.path.abspath(p or os.curdir) == cwd for p in sys.path):
+            raise  # a missing dependency of the plugin, or the working directory was searched already
+        sys.path.insert(0, cwd)
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError as retry:
+            if retry.name != top:
+                raise  # the package is here, but something it imports is not: that is the error
+            sys.path.remove(cwd)  # not there either: leave sys.path as it was
+            raise exc from None
 
 
 def plugin_classes(module: ModuleType) -> list[type[Plugin]]:
@@ -133,12 +158,37 @@ def load_plugin_class(location: str | PluginRef, base: str | os.PathLike[str] | 
     classes = plugin_classes(module)
     if len(classes) != 1:
         if not classes:
+            _raise_unnamed_class_error(module, ref)
             reason = "it defines no plugin class"
         else:
             names = ", ".join(c.__name__ for c in classes)
             reason = f"it defines several plugin classes ({names}); name one as {ref.text}:Class"
         raise PluginLoadError(f"cannot load plugin {ref.text}: {reason}", plugin=ref.text)
     return classes[0]
+
+
+def _raise_unnamed_class_error(module: ModuleType, ref: PluginRef) -> None:
+    """When a module's only plugin class is left out because it declares no name, raise that
+    class's own definition error: "declares no name" says more than "defines no plugin class".
+
+    A class without a name is otherwise taken for an intermediate base, so only a module with a
+    single such leaf class is reported this way; the SDK's own modules (whose classes are the
+    nameless mixins) never are.
+    """
+    sdk = __name__.rpartition(".")[0]  # falcoplug.sdk
+    if module.__name__ == sdk or module.__name__.startswith(sdk + "."):
+        return
+    unnamed = [
+        value for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, Plugin) and value.__module__ == module.__name__
+    ]  # fmt: skip
+    leaves = [cls for cls in unnamed if not any(other is not cls and issubclass(other, cls) for other in unnamed)]
+    if len(leaves) != 1:
+        return
+    try:
+        leaves[0].plugin_info()
+    except PluginLoadError as exc:
+        raise PluginLoadError(f"cannot load plugin {ref.text}: {exc}", plugin=ref.text) from None
 
 
 def _last_frame(exc: BaseException) -> str:

@@ -17,11 +17,14 @@
  *   the routine vtable) through native functions (natives.c) taking Python ints and strings.
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define FP_EXPORT __attribute__((visibility("default")))
 #define FP_UINT64_MAX ((uint64_t)-1)
@@ -211,7 +214,20 @@ static void fp_error_from_driver(fp_state* s, const char* fallback) {
  * another interpreter. Signal handlers stay the host's. */
 static int fp_start_python(void) {
 	const char* exe = getenv("FALCOPLUG_PYTHON");
-	if (exe == NULL || *exe == '\0') exe = FP_PYTHON_EXECUTABLE;
+	if (exe != NULL && *exe != '\0') {
+		/* Python takes the program name only as a hint and falls back to its built-in prefix when
+		 * the file is not there: a wrong path would be silently ignored, so refuse it here. */
+		struct stat st;
+		int err = stat(exe, &st) != 0 ? errno : !S_ISREG(st.st_mode) ? EISDIR : access(exe, X_OK) != 0 ? errno : 0;
+		if (err != 0) {
+			snprintf(fp_boot_error, sizeof fp_boot_error,
+			         "cannot start Python plugin %s: FALCOPLUG_PYTHON=%s does not name an executable file (%s)",
+			         FP_PLUGIN_NAME, exe, err == EISDIR ? "not a regular file" : strerror(err));
+			return 0;
+		}
+	} else {
+		exe = FP_PYTHON_EXECUTABLE;
+	}
 	PyConfig config;
 	PyConfig_InitPythonConfig(&config);
 	config.install_signal_handlers = 0;
