@@ -90,3 +90,17 @@ class Capability(IntFlag):
     ASYNC = 8
     CAPTURE_LISTENING = 16
     BROKEN = 1 << 31
+
+
+# libsinsp's names of the state types, and the range of each integer type.
+STATE_TYPE_NAMES: dict[int, str] = {
+    StateType.INT8: "int8", StateType.INT16: "int16", StateType.INT32: "int32", StateType.INT64: "int64",
+    StateType.UINT8: "uint8", StateType.UINT16: "uint16", StateType.UINT32: "uint32", StateType.UINT64: "uint64",
+    StateType.STRING: "string", StateType.BOOL: "bool", StateType.TABLE: "table",
+}  # fmt: skip
+STATE_INT_RANGES: dict[int, tuple[int, int]] = {
+    StateType.INT8: (-(1 << 7), (1 << 7) - 1), StateType.INT16: (-(1 << 15), (1 << 15) - 1),
+    StateType.INT32: (-(1 << 31), (1 << 31) - 1), StateType.INT64: (-(1 << 63), (1 << 63) - 1),
+    StateType.UINT8: (0, (1 << 8) - 1), StateType.UINT16: (0, (1 << 16) - 1),
+    StateType.UINT32: (0, (1 << 32) - 1), StateType.UINT64: (0, (1 << 64) - 1),
+}  # fmt: skip

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-from .api import StateType
+from .api import STATE_TYPE_NAMES, StateType
 from .errors import FalcoplugError
 from .events import EventBatch
 
@@ -81,6 +81,36 @@ class Owner(Protocol):
 
 class TableError(FalcoplugError):
     """A failing state-table operation, with libsinsp's message (the owner's last error)."""
+
+
+def check_table_field(field: Any, name: str, state_type: int, table_name: str) -> Any:
+    """libsinsp's rules for getting a field of a table by name and type (``field`` is what the
+    table has under that name, or ``None``); every table applies them, the host's and the plugins'."""
+    if field is None:
+        raise TableError(f"undefined field '{name}' in table '{table_name}'")
+    if field.type != state_type:
+        kind = "dynamic" if field.dynamic else "static"
+        raise TableError(f"incompatible data types for {kind} field: {name}")
+    return field
+
+
+def check_dynamic_field(field: Any, name: str, state_type: int) -> bool:
+    """libsinsp's rules for adding a dynamic field (``field``: the one of that name, or ``None``);
+    ``True`` when the existing field is the one asked for."""
+    if state_type == StateType.TABLE:
+        raise TableError(f"can't add dynamic field of type table: {name}")
+    if state_type not in STATE_TYPE_NAMES:
+        raise TableError(f"can't convert plugin state type to typeinfo: {int(state_type)}")
+    if field is None:
+        return False
+    if not field.dynamic:
+        raise TableError(f"can't add dynamic field already defined as static: {name}")
+    if field.type != state_type:
+        raise TableError(
+            f"multiple definitions of dynamic field with different types in struct: {name}, "
+            f"prevtype={STATE_TYPE_NAMES[field.type]}, newtype={STATE_TYPE_NAMES[state_type]}"
+        )
+    return True
 
 
 @dataclass(frozen=True, slots=True)

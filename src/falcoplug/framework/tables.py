@@ -23,26 +23,17 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..abi.constants import StateType
-from ..backend import FieldDescr, StateTable, TableError
+from ..api import STATE_INT_RANGES, STATE_TYPE_NAMES, StateType
+from ..backend import FieldDescr, StateTable, TableError, check_dynamic_field, check_table_field
 
 # The interface every table implements, the host's and the plugins' (see ``backend.StateTable``).
 Table = StateTable
 
 ST = StateType
 
-TYPE_NAMES: dict[int, str] = {
-    ST.INT8: "int8", ST.INT16: "int16", ST.INT32: "int32", ST.INT64: "int64",
-    ST.UINT8: "uint8", ST.UINT16: "uint16", ST.UINT32: "uint32", ST.UINT64: "uint64",
-    ST.STRING: "string", ST.BOOL: "bool", ST.TABLE: "table",
-}  # fmt: skip
+TYPE_NAMES = STATE_TYPE_NAMES
 SCALAR_TYPES = frozenset(TYPE_NAMES) - {ST.TABLE}
-INT_RANGES: dict[int, tuple[int, int]] = {
-    ST.INT8: (-(1 << 7), (1 << 7) - 1), ST.INT16: (-(1 << 15), (1 << 15) - 1),
-    ST.INT32: (-(1 << 31), (1 << 31) - 1), ST.INT64: (-(1 << 63), (1 << 63) - 1),
-    ST.UINT8: (0, (1 << 8) - 1), ST.UINT16: (0, (1 << 16) - 1),
-    ST.UINT32: (0, (1 << 32) - 1), ST.UINT64: (0, (1 << 64) - 1),
-}  # fmt: skip
+INT_RANGES = STATE_INT_RANGES
 
 
 def type_name(state_type: int) -> str:
@@ -166,28 +157,12 @@ class Schema:
         return values
 
     def get(self, name: str, state_type: int, table_name: str) -> Field:
-        field = self.fields.get(name)
-        if field is None:
-            raise TableError(f"undefined field '{name}' in table '{table_name}'")
-        if field.type != state_type:
-            kind = "dynamic" if field.dynamic else "static"
-            raise TableError(f"incompatible data types for {kind} field: {name}")
-        return field
+        return check_table_field(self.fields.get(name), name, state_type, table_name)
 
     def add_dynamic(self, name: str, state_type: int) -> Field:
-        if state_type == ST.TABLE:
-            raise TableError(f"can't add dynamic field of type table: {name}")
         with self.lock:
             field = self.fields.get(name)
-            if field is not None and not field.dynamic:
-                raise TableError(f"can't add dynamic field already defined as static: {name}")
-            new_name = type_name(state_type)
-            if field is not None:
-                if field.type != state_type:
-                    raise TableError(
-                        f"multiple definitions of dynamic field with different types in struct: "
-                        f"{name}, prevtype={TYPE_NAMES[field.type]}, newtype={new_name}"
-                    )
+            if check_dynamic_field(field, name, state_type):
                 return field
             return self._append(Field(name, StateType(state_type), len(self.order), self, dynamic=True))
 

@@ -55,8 +55,8 @@ import typing
 from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any, ClassVar, Generic, Protocol, TypeVar, overload
 
-from ..api import StateType
-from ..backend import FieldDescr, StateTable, TableError
+from ..api import STATE_INT_RANGES, STATE_TYPE_NAMES, StateType
+from ..backend import FieldDescr, StateTable, TableError, check_dynamic_field, check_table_field
 from .info import PluginDefinitionError
 
 __all__ = [
@@ -105,18 +105,9 @@ UInt16 = Annotated[int, ST.UINT16]
 UInt32 = Annotated[int, ST.UINT32]
 UInt64 = Annotated[int, ST.UINT64]
 
-TYPE_NAMES: dict[int, str] = {
-    ST.INT8: "int8", ST.INT16: "int16", ST.INT32: "int32", ST.INT64: "int64",
-    ST.UINT8: "uint8", ST.UINT16: "uint16", ST.UINT32: "uint32", ST.UINT64: "uint64",
-    ST.STRING: "string", ST.BOOL: "bool", ST.TABLE: "table",
-}  # fmt: skip
+TYPE_NAMES = STATE_TYPE_NAMES
 INT_TYPES = frozenset({ST.INT8, ST.INT16, ST.INT32, ST.INT64, ST.UINT8, ST.UINT16, ST.UINT32, ST.UINT64})
-INT_RANGES: dict[int, tuple[int, int]] = {
-    ST.INT8: (-(1 << 7), (1 << 7) - 1), ST.INT16: (-(1 << 15), (1 << 15) - 1),
-    ST.INT32: (-(1 << 31), (1 << 31) - 1), ST.INT64: (-(1 << 63), (1 << 63) - 1),
-    ST.UINT8: (0, (1 << 8) - 1), ST.UINT16: (0, (1 << 16) - 1),
-    ST.UINT32: (0, (1 << 32) - 1), ST.UINT64: (0, (1 << 64) - 1),
-}  # fmt: skip
+INT_RANGES = STATE_INT_RANGES
 
 
 def type_name(state_type: int) -> str:
@@ -1192,29 +1183,12 @@ class Table(StateTable, Generic[K, E]):
         return [f.descr() for f in self._order]
 
     def get_field(self, name: str, state_type: int) -> _EntryField:
-        field = self._fields.get(name)
-        if field is None:
-            raise TableError(f"undefined field '{name}' in table '{self.name}'")
-        if field.type != state_type:
-            kind = "dynamic" if field.dynamic else "static"
-            raise TableError(f"incompatible data types for {kind} field: {name}")
-        return field
+        return check_table_field(self._fields.get(name), name, state_type, self.name)
 
     def add_field(self, name: str, state_type: int) -> _EntryField:
-        if state_type == ST.TABLE:
-            raise TableError(f"can't add dynamic field of type table: {name}")
-        if state_type not in TYPE_NAMES:
-            raise TableError(f"can't convert plugin state type to typeinfo: {int(state_type)}")
         with self._lock:
             field = self._fields.get(name)
-            if field is not None:
-                if not field.dynamic:
-                    raise TableError(f"can't add dynamic field already defined as static: {name}")
-                if field.type != state_type:
-                    raise TableError(
-                        f"multiple definitions of dynamic field with different types in struct: {name}, "
-                        f"prevtype={type_name(field.type)}, newtype={type_name(state_type)}"
-                    )
+            if check_dynamic_field(field, name, state_type):
                 return field
             field = _EntryField(name, StateType(state_type), index=self._n_dynamic)
             self._n_dynamic += 1
