@@ -195,6 +195,22 @@ def _audit_items(value: Any) -> list[Any]:
     raise _NotAudit("data not recognized as a k8s audit event")
 
 
+try:  # a faster parser for the sourcing check (every line is parsed once here, once to extract)
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - orjson is a dependency; the standard library still works
+    _orjson = None
+
+
+def _fast_parse(data: bytes) -> Any:
+    """The JSON document in ``data``, for checking what it is; raises ``ValueError``."""
+    if _orjson is not None:
+        try:
+            return _orjson.loads(data)
+        except ValueError:
+            pass  # invalid UTF-8 the standard parser replaces, or really not JSON: it decides
+    return parse(data)
+
+
 class AuditDecoder:
     """Turns payloads (file lines, POST bodies) into ``(event data, timestamp)`` pairs, logging
     and dropping what the official plugin drops."""
@@ -207,7 +223,7 @@ class AuditDecoder:
     def events(self, data: bytes, doc: Any = MISSING) -> list[tuple[bytes, int]]:
         if doc is MISSING:
             try:
-                doc = parse(data)
+                doc = _fast_parse(data)
             except ValueError as exc:
                 self._drop(f"cannot parse JSON: {exc}")
                 return []
@@ -216,6 +232,10 @@ class AuditDecoder:
         except _NotAudit as exc:
             self._drop(str(exc))
             return []
+        if len(items) > 1 and _orjson is not None:
+            # events out of an EventList are written back as JSON: parse the list again with the
+            # json plugin's parser, which keeps each number's text as written
+            items = _audit_items(parse(data))
         out = []
         single = len(items) == 1 and items[0] is doc
         text = data.strip()
