@@ -423,3 +423,47 @@ def test_dummy_declares_the_official_version_of_its_params_format():
     insp.open("dummy", '{"start": 10, "maxEvents": 3}')
     assert [event["dummy.value"] for event in insp.events()] == [11, 12, 13]
     insp.destroy()
+
+
+# -- Ctrl-C in plugin code is the user's; sys.exit() in plugin code is a plugin failure ---------------
+
+import textwrap  # noqa: E402
+
+
+def _raising_source(tmp_path, exc: str):  # type: ignore[no-untyped-def]
+    path = tmp_path / f"raiser_{exc.lower()}.py"
+    path.write_text(textwrap.dedent(f'''
+        from falcoplug.sdk import SourcePlugin, SourceInstance
+
+        class Stop(SourceInstance):
+            def next_batch(self, writer):
+                raise {exc}()
+
+        class Raiser(SourcePlugin):
+            name, version, id, event_source = "raiser", "0.1.0", 4242, "raiser"
+
+            def open(self, params):
+                return Stop()
+    '''))
+    return str(path)
+
+
+def test_ctrl_c_in_plugin_code_reaches_the_host(tmp_path):
+    from falcoplug.framework import Inspector
+
+    host = Inspector()
+    host.load(_raising_source(tmp_path, "KeyboardInterrupt"))
+    host.open("raiser", "")
+    with pytest.raises(KeyboardInterrupt):
+        list(host.events())
+
+
+def test_sys_exit_in_plugin_code_is_a_plugin_failure(tmp_path):
+    from falcoplug.errors import PluginError
+    from falcoplug.framework import Inspector
+
+    host = Inspector()
+    host.load(_raising_source(tmp_path, "SystemExit"))
+    host.open("raiser", "")
+    with pytest.raises(PluginError, match="next_batch: SystemExit"):
+        list(host.events())

@@ -63,7 +63,10 @@ class PluginDriver:
 
     # -- errors --------------------------------------------------------------------------------------
     def fail(self, context: str, exc: BaseException | str) -> None:
-        """Record a failure as the last error (and log its traceback at debug level)."""
+        """Record a failure as the last error (and log its traceback at debug level). Ctrl-C is
+        re-raised instead: every entry point catches what plugin code raises and passes it here."""
+        if isinstance(exc, INTERRUPTS):
+            raise exc
         text = exc if isinstance(exc, str) else _describe_error(exc)
         self.last_error = f"{context}: {text}" if context else text
         if isinstance(exc, BaseException) and not isinstance(exc, ConfigError):
@@ -92,8 +95,6 @@ class PluginDriver:
             else:
                 plugin.init(model.parse(config, self.name, warn=lambda m: plugin.log.warning("config: %s", m)))
         except BaseException as exc:  # noqa: BLE001 - plugin code: becomes the init failure
-            if isinstance(exc, INTERRUPTS):
-                raise
             self.fail("init", exc)
             return False
         finally:
@@ -112,8 +113,6 @@ class PluginDriver:
             if plugin is not None:
                 plugin.destroy()
         except BaseException as exc:  # noqa: BLE001 - nothing can be reported after destroy
-            if isinstance(exc, INTERRUPTS):
-                raise
             self.fail("destroy", exc)
         finally:
             if self._route is not None:
@@ -127,8 +126,6 @@ class PluginDriver:
             value = config if model is None else model.parse(config, self.name, warn=self.plugin.log.warning)
             self.plugin.set_config(value)
         except BaseException as exc:  # noqa: BLE001
-            if isinstance(exc, INTERRUPTS):
-                raise
             self.fail("set_config", exc)
             return False
         return True
@@ -142,8 +139,6 @@ class PluginDriver:
                 out.append(m)
             return out
         except BaseException as exc:  # noqa: BLE001
-            if isinstance(exc, INTERRUPTS):
-                raise
             self.fail("get_metrics", exc)
             return None
 
@@ -156,8 +151,6 @@ class PluginDriver:
             if not isinstance(instance, SourceInstance):
                 raise TypeError(f"open() must return a SourceInstance, not {type(instance).__name__}")
         except BaseException as exc:  # noqa: BLE001
-            if isinstance(exc, INTERRUPTS):
-                raise
             self.fail("open", exc)
             return None
         assert self.description.sourcing is not None
@@ -167,8 +160,6 @@ class PluginDriver:
         try:
             return json.dumps(open_params_json(self.plugin.list_open_params()))
         except BaseException as exc:  # noqa: BLE001
-            if isinstance(exc, INTERRUPTS):
-                raise
             self.fail("list_open_params", exc)
             return None
 
@@ -179,8 +170,6 @@ class PluginDriver:
                 raise TypeError(f"event_to_string() must return a str, not {type(text).__name__}")
             return text
         except BaseException as exc:  # noqa: BLE001
-            if isinstance(exc, INTERRUPTS):
-                raise
             self.fail("event_to_string", exc)
             return None
 
@@ -217,8 +206,6 @@ class PluginDriver:
         try:
             self.plugin.start_async(emitter)
         except BaseException as exc:  # noqa: BLE001 - the handler is refused
-            if isinstance(exc, INTERRUPTS):
-                raise
             self._emitter = None
             try:
                 self.plugin.stop_async()  # threads started before the failure
@@ -239,8 +226,6 @@ class PluginDriver:
         try:
             self.plugin.stop_async()
         except BaseException as exc:  # noqa: BLE001
-            if isinstance(exc, INTERRUPTS):
-                raise
             self.fail("set_async_event_handler", exc)
             self.plugin.log.error("stop_async failed: %s: %s", type(exc).__name__, exc)
         finally:
@@ -253,8 +238,6 @@ class PluginDriver:
         try:
             self.plugin.dump_state(emitter)
         except BaseException as exc:  # noqa: BLE001
-            if isinstance(exc, INTERRUPTS):
-                raise
             self.fail("dump_state", exc)
             return False
         finally:
@@ -269,8 +252,6 @@ class PluginDriver:
         try:
             self.plugin.capture_open(capture)
         except BaseException as exc:  # noqa: BLE001
-            if isinstance(exc, INTERRUPTS):
-                raise
             self.fail("capture_open", exc)
             return False
         return True
@@ -280,8 +261,6 @@ class PluginDriver:
         try:
             self.plugin.capture_close(capture)
         except BaseException as exc:  # noqa: BLE001
-            if isinstance(exc, INTERRUPTS):
-                raise
             self.fail("capture_close", exc)
             return False
         finally:
@@ -310,8 +289,6 @@ class InstanceDriver:
         try:
             status = self.instance.next_batch(self.writer)
         except BaseException as exc:  # noqa: BLE001 - the events written so far are still delivered
-            if isinstance(exc, INTERRUPTS):
-                raise
             self.driver.fail("next_batch", exc)
             return Rc.FAILURE
         if status is None:
@@ -328,8 +305,6 @@ class InstanceDriver:
         try:
             return progress_value(self.instance.progress())
         except BaseException as exc:  # noqa: BLE001
-            if isinstance(exc, INTERRUPTS):
-                raise
             self.driver.fail("get_progress", exc)
             return 0, None
 
@@ -337,6 +312,4 @@ class InstanceDriver:
         try:
             self.instance.close()
         except BaseException as exc:  # noqa: BLE001
-            if isinstance(exc, INTERRUPTS):
-                raise
             self.driver.fail("close", exc)
