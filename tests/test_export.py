@@ -42,6 +42,19 @@ def test_exports_exactly_the_symbols_of_the_capabilities(plugin):
     assert exported_symbols(lib) == expected
 
 
+def test_dummy_exports_the_sourcing_and_extraction_symbols_written_out():
+    """Independent of describe(): the exact plugin_* set a source + extract plugin with an init
+    schema, open-param suggestions and event_to_string must export (and nothing else)."""
+    expected = {
+        "plugin_get_required_api_version", "plugin_get_init_schema", "plugin_init", "plugin_destroy",
+        "plugin_get_last_error", "plugin_get_name", "plugin_get_description", "plugin_get_contact",
+        "plugin_get_version", "plugin_get_id", "plugin_get_event_source", "plugin_open", "plugin_close",
+        "plugin_list_open_params", "plugin_get_progress", "plugin_event_to_string", "plugin_next_batch",
+        "plugin_get_fields", "plugin_extract_fields",
+    }  # fmt: skip  (no get_extract_event_sources/types: libsinsp's defaults, its own source and 322)
+    assert exported_symbols(example("dummy")) == expected
+
+
 def test_dummystats_exports_no_sourcing_and_no_schema():
     symbols = exported_symbols(example("dummystats"))
     assert "plugin_open" not in symbols and "plugin_get_init_schema" not in symbols
