@@ -1,0 +1,453 @@
+"""Host -> plugin: the table callbacks of the reader, writer, fields and registry vtables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...backend import TableError
+from ..constants import Rc
+from ..ffi import ffi
+from .access import OwnerTables, TableAccess, _entry_handle, _field_handle, access_handle, owner_tables, value_to_c
+from .foreign import ForeignTable
+from .values import _TYPE_NAMES, NULL, ST, U64_ERROR, _decode, _key, _text, value_from_c
+
+# -- the callbacks: fields ---------------------------------------------------------------------------
+
+
+def _fail(access: Any, exc: BaseException) -> None:
+    access.owner.set_error(_text(exc))
+
+
+@ffi.callback("const ss_plugin_table_fieldinfo*(ss_plugin_table_t*, uint32_t*)", onerror=lambda *e: NULL)
+def _list_fields(t: Any, nfields: Any) -> Any:
+    if t == NULL:
+        return NULL
+    access = ffi.from_handle(t)
+    try:
+        if access.foreign:
+            return access.table.fwd_list_fields(access.owner, nfields)
+        descrs = access.table.fields()
+        infos = ffi.new("ss_plugin_table_fieldinfo[]", max(1, len(descrs)))
+        names = []
+        for info, descr in zip(infos, descrs):
+            name = ffi.new("char[]", descr.name.encode())
+            names.append(name)
+            info.name = name
+            info.field_type = descr.type
+            info.read_only = 1 if descr.read_only else 0
+        access.fieldinfos = (infos, names)  # valid until the next call, as libsinsp's list
+        nfields[0] = len(descrs)
+        return infos
+    except Exception as exc:
+        _fail(access, exc)
+        return NULL
+
+
+@ffi.callback(
+    "ss_plugin_table_field_t*(ss_plugin_table_t*, const char*, ss_plugin_state_type)", onerror=lambda *e: NULL
+)
+def _get_field(t: Any, name: Any, state_type: int) -> Any:
+    if t == NULL:
+        return NULL
+    access = ffi.from_handle(t)
+    try:
+        if access.foreign:
+            return access.table.fwd_get_field(access.owner, name, state_type)
+        if name == NULL:
+            raise TableError("null field name")
+        return _field_handle(access.table.get_field(_decode(name), state_type))
+    except Exception as exc:
+        _fail(access, exc)
+        return NULL
+
+
+@ffi.callback(
+    "ss_plugin_table_field_t*(ss_plugin_table_t*, const char*, ss_plugin_state_type)", onerror=lambda *e: NULL
+)
+def _add_field(t: Any, name: Any, state_type: int) -> Any:
+    if t == NULL:
+        return NULL
+    access = ffi.from_handle(t)
+    try:
+        if name == NULL:
+            raise TableError("null field name")
+        if state_type == ST.TABLE:  # refused for every table, by libsinsp's accessor
+            raise TableError(f"can't add dynamic field of type table: {_decode(name)}")
+        if access.foreign:
+            return access.table.fwd_add_field(access.owner, name, state_type)
+        return _field_handle(access.table.add_field(_decode(name), state_type))
+    except Exception as exc:
+        _fail(access, exc)
+        return NULL
+
+
+# -- the callbacks: reader ---------------------------------------------------------------------------
+
+
+@ffi.callback("const char*(ss_plugin_table_t*)", onerror=lambda *e: NULL)
+def _table_name(t: Any) -> Any:
+    return NULL if t == NULL else ffi.from_handle(t).cname
+
+
+@ffi.callback("uint64_t(ss_plugin_table_t*)", onerror=lambda *e: U64_ERROR)
+def _table_size(t: Any) -> int:
+    if t == NULL:
+        return U64_ERROR
+    access = ffi.from_handle(t)
+    try:
+        if access.foreign:
+            return access.table.fwd_size(access.owner)
+        return len(access.table)
+    except Exception as exc:
+        _fail(access, exc)
+        return U64_ERROR
+
+
+@ffi.callback("ss_plugin_table_entry_t*(ss_plugin_table_t*, const ss_plugin_state_data*)", onerror=lambda *e: NULL)
+def _get_entry(t: Any, key: Any) -> Any:
+    if t == NULL:
+        return NULL
+    access = ffi.from_handle(t)
+    try:
+        table = access.table
+        if access.foreign:
+            return table.fwd_get_entry(access.owner, key)
+        return access.state.hold(table.get_entry(_key(table, key)))
+    except Exception as exc:
+        _fail(access, exc)
+        return NULL
+
+
+@ffi.callback(
+    "ss_plugin_rc(ss_plugin_table_t*, ss_plugin_table_entry_t*, const ss_plugin_table_field_t*, ss_plugin_state_data*)",
+    onerror=lambda *e: Rc.FAILURE,
+)
+def _read_field(t: Any, e: Any, f: Any, out: Any) -> int:
+    if t == NULL:
+        return Rc.FAILURE
+    access = ffi.from_handle(t)
+    try:
+        if out == NULL:
+            raise TableError("null output pointer")
+        out.u64 = 0  # libsinsp zeroes the output first
+        if access.foreign:
+            return access.table.fwd_read(access.owner, e, f, out)
+        if e == NULL or f == NULL:
+            raise TableError("null entry or field")
+        field = ffi.from_handle(f)
+        value = access.table.read(ffi.from_handle(e), field)
+        if field.type == ST.TABLE and value is None:
+            access.owner.set_error("")
+            return Rc.FAILURE
+        value_to_c(out, field.type, value, access.state)
+        return Rc.SUCCESS
+    except Exception as exc:
+        _fail(access, exc)
+        return Rc.FAILURE
+
+
+@ffi.callback("void(ss_plugin_table_t*, ss_plugin_table_entry_t*)", onerror=lambda *e: None)
+def _release_entry(t: Any, e: Any) -> None:
+    if t == NULL or e == NULL:
+        return
+    access = ffi.from_handle(t)
+    try:
+        if access.foreign:
+            access.table.fwd_release(e)
+            return
+        entry = ffi.from_handle(e)
+        access.table.release(entry)
+        access.state.release(entry)
+    except Exception as exc:
+        _fail(access, exc)
+
+
+@ffi.callback(
+    "ss_plugin_bool(ss_plugin_table_t*, ss_plugin_table_iterator_func_t, ss_plugin_table_iterator_state_t*)",
+    onerror=lambda *e: 0,
+)
+def _iterate(t: Any, it: Any, state: Any) -> int:
+    if t == NULL:
+        return 0
+    access = ffi.from_handle(t)
+    try:
+        if access.foreign:
+            return access.table.fwd_iterate(it, state)
+        if it == NULL:
+            raise TableError("null iterator function")
+        for entry in access.table.entries():
+            if not it(state, _entry_handle(entry)):
+                return 0
+        return 1
+    except Exception as exc:
+        _fail(access, exc)
+        return 0
+
+
+# -- the callbacks: writer ---------------------------------------------------------------------------
+
+
+@ffi.callback("ss_plugin_rc(ss_plugin_table_t*)", onerror=lambda *e: Rc.FAILURE)
+def _clear(t: Any) -> int:
+    if t == NULL:
+        return Rc.FAILURE
+    access = ffi.from_handle(t)
+    try:
+        if access.foreign:
+            return access.table.fwd_clear(access.owner)
+        access.table.clear()
+        return Rc.SUCCESS
+    except Exception as exc:
+        _fail(access, exc)
+        return Rc.FAILURE
+
+
+@ffi.callback("ss_plugin_rc(ss_plugin_table_t*, const ss_plugin_state_data*)", onerror=lambda *e: Rc.FAILURE)
+def _erase(t: Any, key: Any) -> int:
+    if t == NULL:
+        return Rc.FAILURE
+    access = ffi.from_handle(t)
+    try:
+        table = access.table
+        if access.foreign:
+            return table.fwd_erase(access.owner, key)
+        table.erase(_key(table, key))
+        return Rc.SUCCESS
+    except Exception as exc:
+        _fail(access, exc)
+        return Rc.FAILURE
+
+
+@ffi.callback("ss_plugin_table_entry_t*(ss_plugin_table_t*)", onerror=lambda *e: NULL)
+def _create_entry(t: Any) -> Any:
+    if t == NULL:
+        return NULL
+    access = ffi.from_handle(t)
+    try:
+        if access.foreign:
+            return access.table.fwd_create(access.owner)
+        entry = access.table.new_entry()
+        state = owner_tables(access.owner)
+        with state.lock:
+            state.created[id(entry)] = entry
+        return _entry_handle(entry)
+    except Exception as exc:
+        _fail(access, exc)
+        return NULL
+
+
+def _take_created(access: Any, e: Any, what: str) -> Any:
+    """The entry behind ``e`` if this owner created it and has not added or destroyed it yet."""
+    state = owner_tables(access.owner)
+    entry = ffi.from_handle(e) if e != NULL else None
+    with state.lock:
+        found = state.created.pop(id(entry), None) if entry is not None else None
+    if found is None:
+        raise TableError(f"{what} called on entry not created by create_table_entry")
+    return found
+
+
+@ffi.callback("void(ss_plugin_table_t*, ss_plugin_table_entry_t*)", onerror=lambda *e: None)
+def _destroy_entry(t: Any, e: Any) -> None:
+    if t == NULL:
+        return
+    access = ffi.from_handle(t)
+    try:
+        if access.foreign:
+            access.table.fwd_destroy(e)
+            return
+        access.table.destroy_entry(_take_created(access, e, "destroy_table_entry"))
+    except Exception as exc:
+        _fail(access, exc)
+
+
+@ffi.callback(
+    "ss_plugin_table_entry_t*(ss_plugin_table_t*, const ss_plugin_state_data*, ss_plugin_table_entry_t*)",
+    onerror=lambda *e: NULL,
+)
+def _add_entry(t: Any, key: Any, e: Any) -> Any:
+    if t == NULL:
+        return NULL
+    access = ffi.from_handle(t)
+    try:
+        table = access.table
+        if access.foreign:
+            return table.fwd_add(access.owner, key, e)
+        k = _key(table, key)
+        entry = _take_created(access, e, "add_entry")
+        return access.state.hold(table.add_entry(k, entry))
+    except Exception as exc:
+        _fail(access, exc)
+        return NULL
+
+
+@ffi.callback(
+    "ss_plugin_rc(ss_plugin_table_t*, ss_plugin_table_entry_t*, const ss_plugin_table_field_t*, const ss_plugin_state_data*)",
+    onerror=lambda *e: Rc.FAILURE,
+)
+def _write_field(t: Any, e: Any, f: Any, value: Any) -> int:
+    if t == NULL:
+        return Rc.FAILURE
+    access = ffi.from_handle(t)
+    try:
+        if access.foreign:
+            return access.table.fwd_write(access.owner, e, f, value)
+        if e == NULL or f == NULL or value == NULL:
+            raise TableError("null entry, field or value")
+        field = ffi.from_handle(f)
+        if field.type == ST.TABLE:
+            raise TableError("writing to table fields is currently not supported")
+        access.checked_write(ffi.from_handle(e), field, value_from_c(value, field.type))
+        return Rc.SUCCESS
+    except Exception as exc:
+        _fail(access, exc)
+        return Rc.FAILURE
+
+
+# -- the callbacks: registry (init input) -----------------------------------------------------------
+
+
+def _owner_of(o: Any) -> Any:
+    return None if o == NULL else ffi.from_handle(o)
+
+
+@ffi.callback("ss_plugin_table_info*(ss_plugin_owner_t*, uint32_t*)", onerror=lambda *e: NULL)
+def _list_tables(o: Any, ntables: Any) -> Any:
+    owner = _owner_of(o)
+    if owner is None or ntables == NULL:
+        return NULL
+    try:
+        ntables[0] = 0
+        registry = owner.owner.tables
+        tables = registry.list() if registry is not None else []
+        infos = ffi.new("ss_plugin_table_info[]", max(1, len(tables)))
+        names = []
+        for info, (name, key_type) in zip(infos, tables):
+            cname = ffi.new("char[]", name.encode())
+            names.append(cname)
+            info.name = cname
+            info.key_type = key_type
+        owner_tables(owner).infos = (infos, names)
+        ntables[0] = len(tables)
+        return infos
+    except Exception as exc:
+        owner.set_error(_text(exc))
+        return NULL
+
+
+@ffi.callback("ss_plugin_table_t*(ss_plugin_owner_t*, const char*, ss_plugin_state_type)", onerror=lambda *e: NULL)
+def _get_table(o: Any, name: Any, key_type: int) -> Any:
+    owner = _owner_of(o)
+    if owner is None or name == NULL:
+        return NULL
+    try:
+        text = _decode(name)
+        state = owner_tables(owner)
+        access = state.accessed.get(text)
+        if access is not None:  # later calls give the same handle, as libsinsp's accessor cache
+            return access.handle
+        if key_type not in _TYPE_NAMES:
+            raise TableError(f"can't convert plugin state type to typeinfo: {int(key_type)}")
+        registry = owner.owner.tables
+        table = registry.get(text, key_type) if registry is not None else None
+        if table is None:
+            return NULL
+        access = state.accessed[text] = TableAccess(owner, table)
+        registry.note_user(owner.name)
+        return access.handle
+    except Exception as exc:
+        owner.set_error(_text(exc))
+        return NULL
+
+
+@ffi.callback("ss_plugin_rc(ss_plugin_owner_t*, const ss_plugin_table_input*)", onerror=lambda *e: Rc.FAILURE)
+def _add_table(o: Any, table_input: Any) -> int:
+    owner = _owner_of(o)
+    if owner is None:
+        return Rc.FAILURE
+    try:
+        table = ForeignTable.from_input(owner, table_input)
+        registry = owner.owner.tables
+        if registry is None:
+            raise TableError(f"no table registry to add table '{table.name}' to")
+        registry.add(table)
+        registry.note_user(owner.name)
+        return Rc.SUCCESS
+    except Exception as exc:
+        owner.set_error(_text(exc))
+        return Rc.FAILURE
+
+
+# -- the vtables ------------------------------------------------------------------------------------
+
+
+def fill_fields(v: Any) -> None:
+    v.list_table_fields = _list_fields
+    v.get_table_field = _get_field
+    v.add_table_field = _add_field
+
+
+def fill_reader(v: Any, ext: bool) -> None:
+    v.get_table_name = _table_name
+    v.get_table_size = _table_size
+    v.get_table_entry = _get_entry
+    v.read_entry_field = _read_field
+    if ext:
+        v.release_table_entry = _release_entry
+        v.iterate_entries = _iterate
+
+
+def fill_writer(v: Any) -> None:
+    v.clear_table = _clear
+    v.erase_table_entry = _erase
+    v.create_table_entry = _create_entry
+    v.destroy_table_entry = _destroy_entry
+    v.add_table_entry = _add_entry
+    v.write_entry_field = _write_field
+
+
+class TableVtables:
+    """The vtables every init, extract, parse and capture-listen input points to (one per process)."""
+
+    def __init__(self) -> None:
+        self.fields_ext = ffi.new("ss_plugin_table_fields_vtable_ext*")
+        self.reader_ext = ffi.new("ss_plugin_table_reader_vtable_ext*")
+        self.writer_ext = ffi.new("ss_plugin_table_writer_vtable_ext*")
+        fill_fields(self.fields_ext)
+        fill_reader(self.reader_ext, ext=True)
+        fill_writer(self.writer_ext)
+
+    def init_tables_input(self) -> Any:
+        tables = ffi.new("ss_plugin_init_tables_input*")
+        tables.list_tables = _list_tables
+        tables.get_table = _get_table
+        tables.add_table = _add_table
+        fill_fields(tables.fields)
+        tables.fields_ext = self.fields_ext
+        tables.reader_ext = self.reader_ext
+        tables.writer_ext = self.writer_ext
+        return tables
+
+    def fill_extract_input(self, extract_input: Any) -> None:
+        fill_reader(extract_input.table_reader, ext=False)
+        extract_input.table_reader_ext = self.reader_ext
+
+    def fill_parse_input(self, parse_input: Any) -> None:
+        fill_reader(parse_input.table_reader, ext=False)
+        fill_writer(parse_input.table_writer)
+        parse_input.table_reader_ext = self.reader_ext
+        parse_input.table_writer_ext = self.writer_ext
+
+    def fill_listen_input(self, listen_input: Any) -> None:
+        listen_input.table_reader_ext = self.reader_ext
+        listen_input.table_writer_ext = self.writer_ext
+
+
+_vtables: TableVtables | None = None
+
+
+def table_vtables() -> TableVtables:
+    global _vtables
+    if _vtables is None:
+        _vtables = TableVtables()
+    return _vtables
