@@ -98,6 +98,12 @@ STATE_TYPE_NAMES: dict[int, str] = {
     StateType.UINT8: "uint8", StateType.UINT16: "uint16", StateType.UINT32: "uint32", StateType.UINT64: "uint64",
     StateType.STRING: "string", StateType.BOOL: "bool", StateType.TABLE: "table",
 }  # fmt: skip
+# The member of the ``ss_plugin_state_data`` union that holds a value of each state type.
+STATE_DATA_MEMBERS: dict[int, str] = {
+    StateType.INT8: "s8", StateType.INT16: "s16", StateType.INT32: "s32", StateType.INT64: "s64",
+    StateType.UINT8: "u8", StateType.UINT16: "u16", StateType.UINT32: "u32", StateType.UINT64: "u64",
+    StateType.STRING: "str", StateType.BOOL: "b", StateType.TABLE: "table",
+}  # fmt: skip
 STATE_INT_RANGES: dict[int, tuple[int, int]] = {
     StateType.INT8: (-(1 << 7), (1 << 7) - 1), StateType.INT16: (-(1 << 15), (1 << 15) - 1),
     StateType.INT32: (-(1 << 31), (1 << 31) - 1), StateType.INT64: (-(1 << 63), (1 << 63) - 1),

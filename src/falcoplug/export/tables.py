@@ -19,7 +19,7 @@ from collections import deque
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
-from ..api import StateType
+from ..api import STATE_DATA_MEMBERS, StateType
 from ..backend import FieldDescr, TableError
 from ..sdk.describe import Description
 from ..sdk.tables import Table
@@ -32,10 +32,8 @@ FAILURE: Final = 1
 SUCCESS: Final = 0
 U64_MAX: Final = 0xFFFFFFFFFFFFFFFF
 ST = StateType
-_MEMBER: Final = {
-    ST.INT8: "s8", ST.INT16: "s16", ST.INT32: "s32", ST.INT64: "s64",
-    ST.UINT8: "u8", ST.UINT16: "u16", ST.UINT32: "u32", ST.UINT64: "u64", ST.BOOL: "b",
-}  # fmt: skip
+# Scalar types only: a string or table value is never read or written through the union member.
+_MEMBER: Final = {t: m for t, m in STATE_DATA_MEMBERS.items() if t not in (ST.STRING, ST.TABLE)}
 _STATE_TYPES: Final = frozenset(int(t) for t in StateType)
 
 

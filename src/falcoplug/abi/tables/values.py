@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...api import STATE_DATA_MEMBERS, STATE_TYPE_NAMES
 from ...backend import TableError
 from ..constants import StateType
 from ..ffi import ffi
@@ -11,16 +12,8 @@ from ..ffi import ffi
 ST = StateType
 NULL = ffi.NULL
 U64_ERROR = 0xFFFFFFFFFFFFFFFF
-_MEMBER = {
-    ST.INT8: "s8", ST.INT16: "s16", ST.INT32: "s32", ST.INT64: "s64",
-    ST.UINT8: "u8", ST.UINT16: "u16", ST.UINT32: "u32", ST.UINT64: "u64",
-    ST.STRING: "str", ST.BOOL: "b", ST.TABLE: "table",
-}  # fmt: skip
-_TYPE_NAMES = {
-    ST.INT8: "int8", ST.INT16: "int16", ST.INT32: "int32", ST.INT64: "int64",
-    ST.UINT8: "uint8", ST.UINT16: "uint16", ST.UINT32: "uint32", ST.UINT64: "uint64",
-    ST.STRING: "string", ST.BOOL: "bool", ST.TABLE: "table",
-}  # fmt: skip
+_MEMBER = STATE_DATA_MEMBERS
+_TYPE_NAMES = STATE_TYPE_NAMES
 
 
 def _text(exc: BaseException) -> str:
