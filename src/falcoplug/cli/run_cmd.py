@@ -21,6 +21,7 @@ from ..framework.inspector import Inspector, SourcedBatch
 from ..framework.metrics import MetricsReporter, collect, format_metrics
 from ..framework.multisource import MultiSource
 from ..pipeline import Pipeline, Rules, RuleSettings
+from .data_run import TableRun, parse_fields, run_table
 from .common import choose_inputs, config_option, gather_specs, load_plugins, plugin_option, rule_settings, rules_paths
 
 log = logging.getLogger("falcoplug.run")
@@ -94,6 +95,14 @@ def make_pipeline(host: Inspector, opts: RunOptions) -> Pipeline:
 @click.option("--metrics-interval", type=click.FloatRange(min=0.001), default=None, metavar="SECONDS",
               help="Also print the metrics every SECONDS while running.")  # fmt: skip
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when it is a terminal).")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Write the events (or with -r the alerts) as a table: .parquet, .csv or .jsonl.")  # fmt: skip
+@click.option("--fields", "table_fields", default=None, metavar="A,B,C",
+              help="With --out: the columns (default: the fields of the -o format).")  # fmt: skip
+@click.option("--cluster", default=None, metavar="SPEC",
+              help="Run the input's partitions on Dask: local, local:N or tcp://HOST:PORT.")  # fmt: skip
+@click.option("--split-stateful", is_flag=True,
+              help="With --cluster: partition even when a plugin parses or injects async events (state per partition).")  # fmt: skip
 def run_command(
     plugin_specs: tuple[str, ...],
     config_file: str | None,
@@ -112,6 +121,10 @@ def run_command(
     metrics: bool,
     metrics_interval: float | None,
     progress: bool | None,
+    out_file: str | None = None,
+    table_fields: str | None = None,
+    cluster: str | None = None,
+    split_stateful: bool = False,
 ) -> None:
     """Run plugins: each input plugin sources events (or -R replays a capture), every plugin parses
     and extracts; print each event (-o, --json), or the alerts of Falco rules (-r).
@@ -127,6 +140,12 @@ def run_command(
         raise click.UsageError("-o does not apply with rules: alerts use each rule's output")
     settings = rule_settings(config, json_output=as_json, priority=priority, rule_matching=rule_matching) if paths else None
     opts = RunOptions(output_format, condition, as_json, quiet, max_events, paths, settings, metrics_interval, metrics)
+    if out_file is not None or cluster is not None:
+        run_table(TableRun(
+            tuple(specs), read_file, out_file, parse_fields(table_fields), output_format, condition, tuple(paths),
+            settings, as_json, quiet, max_events, summary, cluster, split_stateful,
+        ))  # fmt: skip
+        return
     show_progress = sys.stderr.isatty() if progress is None else progress
     if read_file is not None:
         _run_capture(specs, read_file, write_file, compress, opts, show_progress, summary)

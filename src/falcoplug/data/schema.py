@@ -1,0 +1,124 @@
+"""Arrow types for the plugin API's field types, and columns of extracted values as Arrow arrays.
+
+========== ================================== =========================================
+field type  Arrow type                         value
+========== ================================== =========================================
+uint64      ``uint64``                         the number
+string      ``string``                         the text
+bytebuf     ``binary``                         the bytes
+bool        ``bool``                           ``True`` / ``False``
+abstime     ``timestamp[ns, tz=UTC]``          nanoseconds since the epoch
+reltime     ``duration[ns]``                   nanoseconds
+ipaddr      ``string``                         ``"10.0.0.1"``, ``"2001:db8::1"`` (as ``inet_ntop``)
+ipnet       ``string``                         ``"10.0.0.0/8"`` (CIDR)
+========== ================================== =========================================
+
+A list field is an Arrow ``list`` of its type; no value is a null. Arrow has no IP type: text in
+the canonical form is what pandas, polars and DuckDB all read; :func:`parse_ip` turns it back into
+an ``ipaddress`` object.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from typing import Any
+
+from ..filter.fields import (
+    FT_ABSTIME,
+    FT_BOOL,
+    FT_BYTEBUF,
+    FT_IPADDR,
+    FT_IPNET,
+    FT_RELTIME,
+    FT_STRING,
+    FT_UINT64,
+    FieldInfo,
+)
+from ._deps import require
+
+_IP_TYPES = frozenset({FT_IPADDR, FT_IPNET})
+_NUMBER_TYPES = frozenset({FT_UINT64, FT_RELTIME, FT_ABSTIME})
+
+
+def scalar_type(ftype: int) -> Any:
+    """The Arrow type of one value of a field type (unknown types: their text)."""
+    pa = require("pyarrow")
+    if ftype == FT_UINT64:
+        return pa.uint64()
+    if ftype == FT_ABSTIME:
+        return pa.timestamp("ns", tz="UTC")
+    if ftype == FT_RELTIME:
+        return pa.duration("ns")
+    if ftype == FT_BOOL:
+        return pa.bool_()
+    if ftype == FT_BYTEBUF:
+        return pa.binary()
+    return pa.string()
+
+
+def arrow_type(info: FieldInfo) -> Any:
+    pa = require("pyarrow")
+    scalar = scalar_type(info.ftype)
+    return pa.list_(scalar) if info.is_list else scalar
+
+
+def field_schema(names: Sequence[str], infos: Sequence[FieldInfo]) -> Any:
+    """The schema of a table with one column per field, named as the fields are written."""
+    pa = require("pyarrow")
+    return pa.schema(
+        [pa.field(name, arrow_type(info), metadata={"falco.type": info.type_name, "falco.desc": info.desc})
+         for name, info in zip(names, infos)]  # fmt: skip
+    )
+
+
+def _plain(ftype: int, value: Any) -> Any:
+    """A value as Arrow takes it for its type."""
+    if ftype in _IP_TYPES:
+        return str(value)
+    if ftype == FT_STRING and not isinstance(value, str):
+        return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    if ftype not in _NUMBER_TYPES | {FT_BOOL, FT_BYTEBUF, FT_STRING}:
+        return str(value)
+    return value
+
+
+def _needs_conversion(ftype: int) -> bool:
+    return ftype not in (FT_UINT64, FT_RELTIME, FT_ABSTIME, FT_BOOL, FT_BYTEBUF, FT_STRING)
+
+
+def to_array(info: FieldInfo, values: Sequence[Any]) -> Any:
+    """One column of extracted values (``None`` for no value) as an Arrow array of the field's type."""
+    pa = require("pyarrow")
+    ftype = info.ftype
+    if _needs_conversion(ftype):
+        if info.is_list:
+            values = [None if v is None else [_plain(ftype, x) for x in v] for v in values]
+        else:
+            values = [None if v is None else _plain(ftype, v) for v in values]
+    try:
+        return pa.array(values, type=arrow_type(info))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        # A plugin value outside its declared type (a negative number, text in a number field):
+        # keep the column's type and the row, and say nothing was there.
+        return _lenient_array(info, values)
+
+
+def _lenient_array(info: FieldInfo, values: Sequence[Any]) -> Any:
+    pa = require("pyarrow")
+    kind = arrow_type(info)
+    cells = []
+    for value in values:
+        try:
+            pa.array([value], type=kind)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            value = None
+        cells.append(value)
+    return pa.array(cells, type=kind)
+
+
+def parse_ip(text: str | None) -> Any:
+    """The ``ipaddress`` object back from its column text (``None`` stays ``None``)."""
+    if text is None:
+        return None
+    return ipaddress.ip_network(text, strict=False) if "/" in text else ipaddress.ip_address(text)

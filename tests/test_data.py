@@ -1,0 +1,272 @@
+"""Events and alerts as Arrow tables, files by suffix, and runs on Dask (falcoplug.data)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cbuild import build_plugin
+
+pa = pytest.importorskip("pyarrow", reason="the arrow extra is not installed")
+
+from falcoplug.data import MissingExtraError, detect, parse_ip, read, read_table, require, split_input  # noqa: E402
+from falcoplug.data.cluster import Job, merge, run_here, run_on_cluster  # noqa: E402
+from falcoplug.framework.config import PluginSpec  # noqa: E402
+
+import falcoplug.plugins  # noqa: E402
+
+DATA = Path(falcoplug.plugins.__file__).parent / "data"
+SAMPLES = DATA / "k8s_audit"
+RULES = DATA / "rules" / "k8s_audit_rules.yaml"
+K8S = ["k8saudit", "json"]
+EVENTS = 51  # audit events in the bundled samples, the items of EventLists counted
+
+
+def falcoplug(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "falcoplug", *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+@pytest.fixture()
+def c_plugins() -> list[str]:
+    return [f"{build_plugin('source_plugin')}|{{}}|count=6,batch=4", str(build_plugin("extractor_plugin"))]
+
+
+def test_every_field_type_has_its_arrow_type(c_plugins):
+    fields = ["evt.num", "ext.u64", "ext.str", "ext.rel", "ext.abs", "ext.bool", "ext.ip4", "ext.ip6", "ext.net",
+              "ext.list.u64", "ext.list.ip", "ext.list.empty", "ext.idx[2]", "evt.rawtime"]  # fmt: skip
+    table = read_table(c_plugins, fields=fields)
+    types = {f.name: f.type for f in table.schema}
+    assert types["ext.u64"] == pa.uint64()
+    assert types["ext.str"] == pa.string()
+    assert types["ext.rel"] == pa.duration("ns")
+    assert types["ext.abs"] == pa.timestamp("ns", tz="UTC")
+    assert types["evt.rawtime"] == pa.timestamp("ns", tz="UTC")
+    assert types["ext.bool"] == pa.bool_()
+    assert types["ext.ip4"] == types["ext.net"] == pa.string()
+    assert types["ext.list.u64"] == pa.list_(pa.uint64())
+    assert types["ext.list.ip"] == pa.list_(pa.string())
+    assert table.schema.field("ext.net").metadata[b"falco.type"] == b"ipnet"
+    rows = table.to_pylist()
+    assert [r["evt.num"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert [r["ext.u64"] for r in rows] == [0, 2, 4, 6, 8, 10]
+    assert [r["ext.idx[2]"] for r in rows] == [2, 3, 4, 5, 6, 7]
+    assert rows[1]["ext.list.u64"] == [1, 2, 3]
+    assert rows[0]["ext.list.empty"] is None  # an empty list is no value, as in libsinsp
+    assert table.column("ext.rel").cast(pa.int64()).to_pylist() == [n * 1000 for n in range(6)]
+
+
+def test_ip_columns_are_canonical_text_that_parses_back(c_plugins):
+    from falcoplug.framework import Inspector
+
+    table = read_table(c_plugins, fields=["ext.ip4", "ext.ip6", "ext.net", "ext.list.ip"])
+    host = Inspector()
+    host.load(c_plugins[0].split("|")[0], "{}")
+    host.load(c_plugins[1], "")
+    host.open("testsrc", "count=6,batch=4")
+    plan = host.plan("test", ["ext.ip4", "ext.ip6", "ext.net", "ext.list.ip"])
+    expected = [list(values) for batch in host.batches() for values in zip(*plan.columns(batch))]
+    host.destroy()
+    got = [[parse_ip(a), parse_ip(b), parse_ip(c), [parse_ip(x) for x in d]] for a, b, c, d in
+           zip(*(table.column(i).to_pylist() for i in range(4)))]  # fmt: skip
+    assert got == expected
+    assert isinstance(got[0][2], ipaddress.IPv4Network)
+
+
+def test_values_equal_the_run_command_json(tmp_path):
+    fields = ["evt.num", "ka.verb", "ka.user.name", "ka.target.resource", "ka.req.pod.volumes.hostpath",
+              "jevt.value[/stage]", "ka.response.code"]  # fmt: skip
+    table = read_table(K8S, open=str(SAMPLES), fields=fields)
+    fmt = " ".join("%" + f for f in fields)
+    run = falcoplug("run", "-p", f"k8saudit||{SAMPLES}", "-p", "json", "-o", fmt, "--json")
+    assert run.returncode == 0, run.stderr
+    expected = [json.loads(line) for line in run.stdout.splitlines()]
+    assert table.num_rows == len(expected) == 51
+    assert table.to_pylist() == [{f: row[f] for f in fields} for row in expected]
+
+
+def test_filter_keeps_what_the_condition_matches():
+    every = read_table(K8S, open=str(SAMPLES), fields=["evt.num", "ka.verb"])
+    kept = read_table(K8S, open=str(SAMPLES), fields=["evt.num", "ka.verb"], filter='ka.verb in (delete, patch)')
+    assert kept.num_rows == sum(1 for v in every.column("ka.verb").to_pylist() if v in ("delete", "patch")) == 10
+    assert set(kept.column("ka.verb").to_pylist()) == {"delete", "patch"}
+
+
+def test_read_yields_batches_of_the_size_asked_and_a_limit():
+    batches = list(read(K8S, open=str(SAMPLES), fields=["evt.num"], batch_size=20))
+    assert [b.num_rows for b in batches] == [20, 20, 11]
+    assert read_table(K8S, open=str(SAMPLES), fields=["evt.num"], limit=7).column(0).to_pylist() == list(range(1, 8))
+
+
+def test_an_unknown_field_is_an_error_naming_it():
+    from falcoplug.errors import FieldError
+
+    with pytest.raises(FieldError, match="ka.nope"):
+        read_table(K8S, open=str(SAMPLES), fields=["ka.nope"])
+
+
+def test_alerts_table_matches_the_json_alerts():
+    table = detect(K8S, open=str(SAMPLES), rules=[str(RULES)])
+    run = falcoplug("run", "-p", f"k8saudit||{SAMPLES}", "-p", "json", "-r", str(RULES), "--json")
+    expected = [json.loads(line) for line in run.stdout.splitlines()]
+    assert table.num_rows == len(expected) == 46
+    rows = table.to_pylist()
+    assert [r["rule"] for r in rows] == [a["rule"] for a in expected]
+    assert [r["output"] for r in rows] == [a["output"] for a in expected]
+    assert [r["tags"] for r in rows] == [a["tags"] for a in expected]
+    assert table.schema.field("time").type == pa.timestamp("ns", tz="UTC")
+    assert table.schema.field("ka.response.code").type == pa.string()
+    for row, alert in zip(rows, expected):
+        for name, value in alert["output_fields"].items():
+            if name in table.column_names:
+                assert row[name] == value, name
+
+
+def test_out_files_are_read_by_pandas_polars_and_duckdb(tmp_path):
+    pl = pytest.importorskip("polars")
+    duckdb = pytest.importorskip("duckdb")
+    pd = pytest.importorskip("pandas")
+    fmt = "%evt.num %evt.rawtime %ka.verb %ka.user.name %ka.req.pod.volumes.hostpath"
+    for suffix in ("parquet", "csv", "jsonl"):
+        out = tmp_path / f"events.{suffix}"
+        run = falcoplug("run", "-p", f"k8saudit||{SAMPLES}", "-p", "json", "-o", fmt, "--out", str(out))
+        assert run.returncode == 0, run.stderr
+        assert run.stdout == ""
+    frame = pd.read_parquet(tmp_path / "events.parquet")
+    assert list(frame.columns) == ["evt.num", "evt.rawtime", "ka.verb", "ka.user.name", "ka.req.pod.volumes.hostpath"]
+    assert str(frame["evt.rawtime"].dtype).startswith("datetime64[ns")
+    assert pl.read_parquet(tmp_path / "events.parquet").height == 51
+    counts = dict(duckdb.sql(f"select \"ka.verb\", count(*) from '{tmp_path / 'events.parquet'}' group by 1").fetchall())
+    assert counts == {"create": 40, "delete": 9, "get": 1, "patch": 1}
+    assert len(pd.read_csv(tmp_path / "events.csv")) == 51
+    lines = (tmp_path / "events.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    assert first["evt.num"] == 1 and first["evt.rawtime"].endswith("Z") and len(lines) == 51
+
+
+def test_out_with_rules_writes_the_alerts_and_a_bad_suffix_is_refused(tmp_path):
+    out = tmp_path / "alerts.parquet"
+    run = falcoplug("run", "-p", f"k8saudit||{SAMPLES}", "-p", "json", "-r", str(RULES), "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    assert "Events detected: 46" in run.stderr
+    table = pa.parquet.read_table(out) if hasattr(pa, "parquet") else __import__("pyarrow.parquet").parquet.read_table(out)
+    assert table.num_rows == 46 and table.column_names[:8] == ["time", "rule", "priority", "source", "tags",
+                                                               "hostname", "output", "message"]  # fmt: skip
+    bad = falcoplug("run", "-p", f"k8saudit||{SAMPLES}", "-p", "json", "--out", str(tmp_path / "x.xlsx"))
+    assert bad.returncode != 0 and "unknown file kind '.xlsx'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_missing_extra_is_named(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    with pytest.raises(MissingExtraError, match=r"pip install 'falcoplug\[arrow\]'"):
+        require("pyarrow")
+
+
+def test_split_input_lists_files_globs_and_captures(tmp_path):
+    for name in ("b.json", "a.json", "c.txt"):
+        (tmp_path / name).write_text("{}")
+    assert [p.input.open_params for p in split_input(open_params=str(tmp_path))] == [
+        str(tmp_path / n) for n in ("a.json", "b.json", "c.txt")
+    ]
+    assert [p.input.open_params for p in split_input(open_params=str(tmp_path / "*.json"))] == [
+        str(tmp_path / "a.json"), str(tmp_path / "b.json")]  # fmt: skip
+    assert [p.input.capture for p in split_input(capture=[str(tmp_path / "a.json")])] == [str(tmp_path / "a.json")]
+    assert [p.input.open_params for p in split_input(open_params=["x", "y"])] == ["x", "y"]
+
+
+# -- Dask: one cluster for the module, reached by its address (the tcp:// path) -----------------------
+
+@pytest.fixture(scope="module")
+def scheduler():
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    yield cluster.scheduler_address
+    cluster.close()
+
+
+def _sample_events(path: Path) -> list[dict]:
+    """The audit events of a sample file: one document, JSON lines, or an EventList."""
+    text = path.read_text()
+    try:
+        docs = [json.loads(text)]
+    except json.JSONDecodeError:
+        docs = [json.loads(line) for line in text.splitlines() if line.strip()]
+    events = [item for doc in docs for item in (doc.get("items", []) if doc.get("kind") == "EventList" else [doc])]
+    return [e for e in events if isinstance(e, dict) and "auditID" in e]
+
+
+def _archive(tmp_path: Path, files: int, copies: int) -> Path:
+    """A generated archive: ``files`` JSON-lines files of the sample events, each event given its own
+    time so that the merge order is checkable."""
+    lines = [json.dumps(event) for path in sorted(SAMPLES.glob("*.json")) for event in _sample_events(path)]
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    n = 0
+    for f in range(files):
+        with open(folder / f"audit-{f:02}.jsonl", "w") as out:
+            for _ in range(copies):
+                for line in lines:
+                    event = json.loads(line)
+                    n += 1
+                    stamp = f"2024-01-{1 + (n * 7919) % 28:02}T{(n * 31) % 24:02}:{(n * 17) % 60:02}:{n % 60:02}.{n:06}Z"
+                    event["stageTimestamp"] = event["requestReceivedTimestamp"] = stamp
+                    out.write(json.dumps(event) + "\n")
+    return folder
+
+
+def test_the_cluster_gives_the_alerts_of_one_process_in_event_time_order(tmp_path, scheduler):
+    archive = _archive(tmp_path, files=4, copies=3)
+    specs = (PluginSpec("k8saudit"), PluginSpec("json"))
+    job = Job(specs, rules=(str(RULES),), json_lines=True)
+    parts = split_input(open_params=str(archive))
+    on_cluster, counts = merge(list(run_on_cluster(job, parts, scheduler)))
+    here, _ = merge(list(run_here(job, parts)))
+    single = detect(K8S, open=str(archive), rules=[str(RULES)])
+    assert on_cluster.equals(here)
+    key = ("time", "rule", "output")
+    as_set = lambda t: sorted(zip(*(t.column(k).to_pylist() for k in key)))  # noqa: E731
+    assert as_set(on_cluster) == as_set(single)
+    times = on_cluster.column("time").cast(pa.int64()).to_pylist()
+    assert times == sorted(times)
+    assert counts.events == 4 * 3 * EVENTS and counts.alerts == single.num_rows
+
+
+def test_cli_cluster_prints_the_same_alerts_as_one_process(tmp_path, scheduler):
+    archive = _archive(tmp_path, files=3, copies=1)
+    args = ["run", "-p", f"k8saudit||{archive}", "-p", "json", "-r", str(RULES), "--json"]
+    single = falcoplug(*args)
+    cluster = falcoplug(*args, "--cluster", scheduler)
+    assert cluster.returncode == 0, cluster.stderr
+    one = [json.loads(line) for line in single.stdout.splitlines()]
+    many = [json.loads(line) for line in cluster.stdout.splitlines()]
+    drop = lambda a: {k: v for k, v in a.items() if k != "hostname"}  # noqa: E731
+    assert sorted(map(json.dumps, map(drop, many))) == sorted(map(json.dumps, map(drop, one)))
+    assert [a["time"] for a in many] == sorted(a["time"] for a in many)
+    assert "Events detected: %d" % len(one) in cluster.stderr
+
+
+def test_cluster_events_need_out_and_write_the_table(tmp_path, scheduler):
+    archive = _archive(tmp_path, files=2, copies=1)
+    refused = falcoplug("run", "-p", f"k8saudit||{archive}", "-p", "json", "--cluster", scheduler)
+    assert refused.returncode != 0 and "give --out FILE" in refused.stderr
+    out = tmp_path / "ev.parquet"
+    run = falcoplug("run", "-p", f"k8saudit||{archive}", "-p", "json", "--fields", "evt.rawtime,ka.verb",
+                    "--cluster", scheduler, "--out", str(out))  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(out)
+    assert table.column_names == ["evt.rawtime", "ka.verb"] and table.num_rows == 2 * EVENTS
+    times = table.column(0).cast(pa.int64()).to_pylist()
+    assert times == sorted(times)
+
+
+def test_a_parsing_plugin_keeps_its_input_whole():
+    from falcoplug.data import stateful_plugins
+
+    parse = build_plugin("parse_plugin")
+    assert stateful_plugins([PluginSpec(str(parse))]) != []
+    assert stateful_plugins([PluginSpec("k8saudit"), PluginSpec("json")]) == []
