@@ -13,6 +13,7 @@ import click
 
 from .. import __version__
 from ..errors import FalcoplugError, PluginError
+from .check_cmd import check_command
 from .fields_cmd import fields_command
 from .inspect_cmd import inspect_command
 from .rules_cmd import rules_group
@@ -62,6 +63,7 @@ main.add_command(inspect_command)
 main.add_command(run_command)
 main.add_command(fields_command)
 main.add_command(rules_group)
+main.add_command(check_command)
 
 try:  # the SDK's build command, when the SDK is installed alongside
     from .build import build_command

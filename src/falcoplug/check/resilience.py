@@ -1,0 +1,433 @@
+"""Checks 3 and 4 at run time: extraction and parsing fed every kind of event and argument, in a
+child process, within a budget; a crash or hang is narrowed down to a small input saved to a file.
+The values that come back are held to the API's memory rules (types, list lengths, UTF-8), and a
+C plugin is asked several fields in one call to see whether their results share storage."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..abi.probe import ProbeRequest
+from .inputs import Case, Payload, Target, events_for, payloads, plugin_event, random_payload, request_text, requests_for, valid_request
+from .report import Report, Status
+from .sandbox import ChildFailure, WorkerError
+from .session import Failure, Session
+
+CHUNK = 256
+MAX_FAILURES = 6
+LEAK_LIMIT = 16 << 20  # resident growth that is a leak...
+LEAK_PER_CALL = 1024  # ...when it is also this much per call on average
+
+
+@dataclass
+class Budget:
+    """How long the fuzzing may go on: seconds, or a number of calls."""
+
+    seconds: float | None = 15.0
+    calls: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Budget:
+        text = text.strip().lower()
+        try:
+            if text.endswith("s"):
+                return cls(seconds=float(text[:-1]))
+            if text.endswith("m"):
+                return cls(seconds=float(text[:-1]) * 60)
+            return cls(seconds=None, calls=int(text))
+        except ValueError:
+            raise ValueError(f"invalid budget '{text}': give seconds ('20s', '1m') or a number of calls ('5000')") from None
+
+    def left(self, started: float, calls: int) -> bool:
+        if self.calls is not None and calls >= self.calls:
+            return False
+        return self.seconds is None or time.monotonic() - started < self.seconds
+
+
+@dataclass
+class FuzzState:
+    started: float = field(default_factory=time.monotonic)
+    calls: int = 0
+    values: int = 0
+    no_value: int = 0
+    crashed_fields: set[str] = field(default_factory=set)
+    bad: dict[str, tuple[str, Case]] = field(default_factory=dict)  # field -> first problem
+    failures: int = 0
+    systematic_total: int = 0
+    systematic_done: int = 0
+
+
+def targets(info: dict[str, Any], types: dict[str, Any], id_of_source: dict[str, int], kind: str) -> list[Target]:
+    """The (source, plugin ID, event types) a plugin extracts from (``kind="extract"``) or parses."""
+    sources = info["extract_event_sources" if kind == "extract" else "parse_event_sources"]
+    accepted = types.get("extract_types" if kind == "extract" else "parse_types")
+    own = info.get("event_source") or ""
+    if not sources:  # compatible with every source: the plugin's own, or any plugin's and syscalls
+        sources = [own] if own else ["syscall", "test"]
+    out = []
+    for source in sources:
+        if source == "syscall":
+            syscall_types = tuple(t for t in (accepted or (3, 5, 293, 307)) if t != 322)
+            if syscall_types:
+                out.append(Target("syscall", 0, syscall_types))
+        elif not accepted or 322 in accepted:
+            pid = info["id"] if source == own and info.get("id") else id_of_source.get(source, 999)
+            out.append(Target(source, pid, (322,)))
+    return out
+
+
+def _cases(info: dict[str, Any], tgts: Sequence[Target], items: Sequence[Payload], rng: random.Random, first_num: int) -> Iterator[Case]:
+    reqs = [r for i, f in enumerate(info["fields"]) for r, _ in requests_for(i, f)]
+    num = first_num
+    for target in tgts:
+        for event, what in events_for(rng, target, items):
+            num += 1
+            for req in reqs:
+                yield Case(event, num, target.source, req, f"{what} ({target.source})")
+
+
+def fuzz_extraction(session: Session, report: Report, budget: Budget, seed: int, real: Sequence[bytes],
+                    id_of_source: dict[str, int], save_dir: Path) -> FuzzState:  # fmt: skip
+    info = session.info
+    rng = random.Random(seed)
+    state = FuzzState()
+    tgts = targets(info, session.types, id_of_source, "extract")
+    if not tgts:
+        report.add("resilience", Status.SKIP, "extraction: no event type or source to feed",
+                   "the plugin's extract event types exclude plugin events and it does not read syscalls")
+        return state
+    items = payloads(rng, real)
+    systematic = list(_cases(info, tgts, items, rng, 0))
+    state.systematic_total = len(systematic)
+    _run_cases(session, report, iter(systematic), budget, state, save_dir, seed, count_systematic=True)
+    num = len(systematic) + 1
+    while budget.left(state.started, state.calls) and state.failures < MAX_FAILURES:
+        extra = [random_payload(rng, real) for _ in range(8)]
+        batch = list(_cases(info, tgts, extra, rng, num))
+        num += len(batch)
+        if not _run_cases(session, report, iter(batch), budget, state, save_dir, seed):
+            break
+    _report_extraction(report, state, seed, tgts)
+    return state
+
+
+def _run_cases(session: Session, report: Report, cases: Iterator[Case], budget: Budget, state: FuzzState,
+               save_dir: Path, seed: int, count_systematic: bool = False) -> bool:  # fmt: skip
+    """Run cases in chunks until they or the budget run out; False when it should stop."""
+    while budget.left(state.started, state.calls) and state.failures < MAX_FAILURES:
+        chunk = [c for c in _take(cases, CHUNK) if c.request.name not in state.crashed_fields]
+        if not chunk:
+            return True
+        try:
+            results = session.call("extract", [c.args() for c in chunk], 0, count=len(chunk))
+        except ChildFailure as exc:
+            bad_at = min(max(exc.index, 0), len(chunk) - 1)
+            done = bad_at
+            state.calls += done + 1
+            _count(state, chunk[:done], None)
+            case = chunk[bad_at]
+            _child_failure(session, report, exc, case, save_dir, seed)
+            state.failures += 1
+            state.crashed_fields.add(case.request.name)
+            session.reset()
+            cases = iter([*chunk[bad_at + 1 :], *cases])
+            if count_systematic:
+                state.systematic_done += done + 1
+            continue
+        except WorkerError as exc:
+            report.add("resilience", Status.FAIL, "the checker could not extract", str(exc))
+            state.failures = MAX_FAILURES
+            return False
+        state.calls += len(chunk)
+        if count_systematic:
+            state.systematic_done += len(chunk)
+        _count(state, chunk, results)
+    return False
+
+
+def _take(it: Iterator[Case], n: int) -> list[Case]:
+    out = []
+    for case in it:
+        out.append(case)
+        if len(out) == n:
+            break
+    return out
+
+
+def _count(state: FuzzState, chunk: Sequence[Case], results: Sequence[tuple[str, Any]] | None) -> None:
+    if results is None:
+        return
+    for case, (kind, value) in zip(chunk, results):
+        if kind == "value":
+            state.values += 1
+        elif kind == "none":
+            state.no_value += 1
+        elif case.request.name not in state.bad:
+            state.bad[case.request.name] = (value, case)
+
+
+def _child_failure(session: Session, report: Report, exc: ChildFailure, case: Case, save_dir: Path, seed: int) -> None:
+    call = f"extract_fields({case.describe()})"
+    session.failures.append(Failure("resilience", exc, call))
+    if exc.kind in ("hang", "memory"):
+        return  # reported by the isolation check, with the input
+    small = minimize(session, case, exc.kind) if exc.kind in ("crash", "exit") else case
+    path = save_input(save_dir, session.info.get("name", "plugin"), exc, small, seed)
+    report.add(
+        "resilience", Status.FAIL,
+        f"{exc.detail.split(' (')[0]} in extract_fields on {case.what}",
+        f"field {request_text(case.request)}; smallest failing event: {len(small.event)} bytes, saved to {path}"
+        + (f"; the plugin printed: {_last_line(exc.output)}" if exc.output else ""),
+        "an extractor receives arbitrary data (other plugins' events, truncated or random payloads): "
+        "check lengths and types before reading, and return no value (res_len 0) for what it cannot read",
+        field=case.request.name, input=str(path), kind=exc.kind,
+    )  # fmt: skip
+
+
+def _last_line(text: str) -> str:
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return lines[-1][:200] if lines else ""
+
+
+def minimize(session: Session, case: Case, kind: str, attempts: int = 10, seconds: float = 8.0) -> Case:
+    """A smaller event that still fails the same way: halve the payload while it does."""
+    started = time.monotonic()
+    best = case
+    header = 38 if int.from_bytes(case.event[20:22], "little") == 322 else None
+    if header is None:
+        return case
+    pid = int.from_bytes(case.event[34:38], "little")
+    tries = 0
+    while tries < attempts and time.monotonic() - started < seconds:
+        payload = best.event[header:]
+        if len(payload) <= 1:
+            break
+        shrunk = False
+        for part in (payload[: len(payload) // 2], payload[len(payload) // 2 :]):
+            tries += 1
+            candidate = Case(plugin_event(part, pid), best.evtnum, best.source, best.request, best.what)
+            if _fails(session, candidate, kind):
+                best, shrunk = candidate, True
+                break
+        if not shrunk:
+            break
+    return best
+
+
+def _fails(session: Session, case: Case, kind: str) -> bool:
+    try:
+        session.call("extract", [case.args()], 0)
+    except ChildFailure as exc:
+        session.reset()
+        return exc.kind == kind
+    except WorkerError:
+        return False
+    return False
+
+
+def save_input(save_dir: Path, plugin: str, exc: ChildFailure, case: Case, seed: int) -> Path:
+    save_dir.mkdir(parents=True, exist_ok=True)
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in case.request.name)
+    path = save_dir / f"{plugin}-{exc.kind}-{safe}.json"
+    req = case.request
+    path.write_text(json.dumps({
+        "plugin": plugin, "failure": exc.kind, "detail": exc.detail, "call": "extract_fields",
+        "field": req.name, "field_id": req.field_id,
+        "arg_key": None if req.arg_key is None else req.arg_key.decode("utf-8", "backslashreplace"),
+        "arg_index": req.arg_index, "source": case.source, "evtnum": case.evtnum, "seed": seed,
+        "event_hex": case.event.hex(), "payload_hex": case.event[38:].hex() if len(case.event) >= 38 else "",
+        "what": case.what,
+    }, indent=2))  # fmt: skip
+    return path
+
+
+def _report_extraction(report: Report, state: FuzzState, seed: int, tgts: Sequence[Target]) -> None:
+    sources = ", ".join(sorted({t.source for t in tgts}))
+    coverage = f"{state.systematic_done} of {state.systematic_total} systematic calls"
+    if state.systematic_done < state.systematic_total:
+        report.add("resilience", Status.WARN, "the budget ran out before every field met every kind of input",
+                   f"{coverage}; seed {seed}", "give a larger --budget")  # fmt: skip
+    if not report.failures("resilience"):
+        report.add(
+            "resilience", Status.PASS, "extraction survives arbitrary input",
+            f"{state.calls} calls on {sources} events (seed {seed}; {coverage}): "
+            f"{state.values} values, {state.no_value} without a value",
+        )  # fmt: skip
+    for name, (problem, case) in state.bad.items():
+        report.add("memory", Status.FAIL, f"invalid result for {name}", f"{problem} (on {case.what})",
+                   "return values of the declared type, one per non-list field, strings NUL-terminated UTF-8",
+                   field=name)  # fmt: skip
+
+
+def fuzz_parsing(session: Session, report: Report, budget: Budget, seed: int, real: Sequence[bytes],
+                 id_of_source: dict[str, int]) -> None:  # fmt: skip
+    if "event parsing" not in session.info.get("capabilities", []):
+        return
+    rng = random.Random(seed + 1)
+    tgts = targets(session.info, session.types, id_of_source, "parse")
+    events = [(e, what, t.source) for t in tgts for e, what in events_for(rng, t, payloads(rng, real))]
+    started = time.monotonic()
+    while time.monotonic() - started < (budget.seconds or 5) / 3 and len(events) < 2000:
+        extra = random_payload(rng, real)
+        events += [(e, what, t.source) for t in tgts for e, what in events_for(rng, t, [extra])]
+    done = 0
+    while done < len(events):
+        chunk = events[done : done + CHUNK]
+        try:
+            # One source per call: group by source (the first event's decides for the chunk).
+            session.call("parse", [e for e, _, s in chunk if s == chunk[0][2]], chunk[0][2], 0, count=len(chunk))
+            done += len(chunk)
+        except ChildFailure as exc:
+            bad = [c for c in chunk if c[2] == chunk[0][2]][min(exc.index, len(chunk) - 1)]
+            session.failures.append(Failure("resilience", exc, f"parse_event({bad[1]})"))
+            session.reset()
+            if exc.kind in ("crash", "exit"):
+                report.add("resilience", Status.FAIL, f"{exc.detail} in parse_event on {bad[1]}",
+                           f"event of {len(bad[0])} bytes ({bad[2]})",
+                           "a parser receives every event of its sources: check before reading")  # fmt: skip
+            return
+        except WorkerError as exc:
+            report.add("resilience", Status.FAIL, "parse_event failed in the checker", str(exc))
+            return
+    report.add("resilience", Status.PASS, "parsing survives arbitrary input", f"{len(events)} events parsed (seed {seed})")
+
+
+def check_leak(session: Session, report: Report, real: Sequence[bytes], id_of_source: dict[str, int]) -> None:
+    """Extract every field of one event over and over: resident memory must not keep growing."""
+    info = session.info
+    tgts = [t for t in targets(info, session.types, id_of_source, "extract") if t.source != "syscall"]
+    if not tgts or not info["fields"]:
+        return
+    from .inputs import k8s_sample
+
+    event = plugin_event(real[0] if real else k8s_sample(), tgts[0].plugin_id)
+    reqs = [valid_request(i, f) for i, f in enumerate(info["fields"])][:100]
+    cases = [(event, 1, tgts[0].source, r) for r in reqs]
+    rounds = max(10, 3000 // len(cases))
+    try:
+        before, after, calls = session.call("leak", cases, rounds, count=rounds * len(cases))
+    except ChildFailure as exc:
+        session.failures.append(Failure("isolation", exc, "extract_fields, repeated on one event"))
+        session.reset()
+        return
+    except WorkerError as exc:
+        report.add("isolation", Status.WARN, "the leak check could not run", str(exc))
+        return
+    growth = after - before
+    per_call = growth / calls
+    if growth > LEAK_LIMIT and per_call > LEAK_PER_CALL:
+        report.add("isolation", Status.FAIL, f"memory grows by about {per_call / 1024:.1f} KiB per extract_fields call",
+                   f"resident memory {before >> 20} MiB -> {after >> 20} MiB over {calls} calls on one event",
+                   "free what each call allocates, or reuse one buffer (values need only last until the next call)")  # fmt: skip
+    else:
+        report.add("isolation", Status.PASS, "no memory growth across repeated extraction",
+                   f"{calls} calls: resident memory {before >> 20} MiB -> {after >> 20} MiB")
+
+
+def check_shared_storage(session: Session, report: Report, real: Sequence[bytes], id_of_source: dict[str, int]) -> None:
+    """Several fields in one call (the API allows it; libsinsp sends one): does any result share
+    storage with another, so that reading them after the call gives another field's value?"""
+    info = session.info
+    if info.get("kind") != "c":
+        report.add("memory", Status.PASS, "results are Python objects, copied by the host",
+                   "storage sharing across fields cannot happen in-process; it is checked on the built library")
+        return
+    tgts = [t for t in targets(info, session.types, id_of_source, "extract")]
+    if not tgts:
+        return
+    from .inputs import k8s_sample
+
+    fields = info["fields"]
+    reqs = [valid_request(i, f) for i, f in enumerate(fields)]
+    pairs = [(ProbeRequest(i, f["name"], f["ftype"], bool(f.get("isList")), arg_key=k), ProbeRequest(i, f["name"], f["ftype"], bool(f.get("isList")), arg_key=k2))
+             for i, f in enumerate(fields) if (f.get("arg") or {}).get("isKey") for k, k2 in [(b"/kind", b"/verb")]]  # fmt: skip
+    pairs += [(ProbeRequest(i, f["name"], f["ftype"], bool(f.get("isList")), arg_index=0), ProbeRequest(i, f["name"], f["ftype"], bool(f.get("isList")), arg_index=1))
+              for i, f in enumerate(fields) if (f.get("arg") or {}).get("isIndex") and not (f.get("arg") or {}).get("isKey")]  # fmt: skip
+    pairs += [(r, r) for r, f in zip(reqs, fields) if not (f.get("arg") or {}).get("isRequired")][:3]
+    samples = [*real[:6], k8s_sample(), b'{"kind":"Event","verb":"get","a":"x"}']
+    across: dict[tuple[str, str], str] = {}
+    same: dict[str, str] = {}
+    for t in tgts[:1]:
+        for n, payload in enumerate(samples):
+            event = plugin_event(payload, t.plugin_id) if t.source != "syscall" else None
+            if event is None:
+                break
+            try:
+                _compare(session, event, 1000 + n, t.source, reqs, across, same=False)
+                for a, b in pairs:
+                    _compare(session, event, 1000 + n, t.source, [a, b], same, same=True)
+            except ChildFailure as exc:
+                session.failures.append(Failure("memory", exc, "extract_fields with several fields in one call"))
+                session.reset()
+                report.add("memory", Status.FAIL, f"{exc.detail} when asked several fields in one call",
+                           "extract_fields must accept num_fields > 1", "handle every entry of the fields array")
+                return
+            except WorkerError as exc:
+                report.add("memory", Status.WARN, "several fields in one call could not be checked", str(exc))
+                return
+    corrupt = {k: t for k, (lvl, t) in across.items() if lvl == "differ"}
+    slots = {k: t for k, (lvl, t) in across.items() if lvl == "slot"}
+    for (a, b), text in list(corrupt.items())[:5]:
+        report.add("memory", Status.FAIL, f"{a} and {b} share storage in one extract_fields call", text,
+                   "give each field of a call its own result storage: libsinsp asks one field per call, so this "
+                   "works in Falco today, but the API allows several and other hosts ask them together",
+                   fields=[a, b])  # fmt: skip
+    if len(corrupt) > 5:
+        report.add("memory", Status.FAIL, f"{len(corrupt) - 5} more pairs of fields share storage", "")
+    for (a, b), text in list(slots.items())[:3]:
+        report.add("memory", Status.WARN, f"{a} and {b} get one storage slot in one extract_fields call", text,
+                   "keep one result slot per requested field: the values agree now only because they are equal",
+                   fields=[a, b])  # fmt: skip
+    twins = {name: text for name, (lvl, text) in same.items() if lvl == "slot" and "[" not in text.split(" reads ")[0]}
+    if twins:
+        names = ", ".join(sorted(twins))
+        report.add("memory", Status.WARN, f"the same field asked twice in one call gets one storage slot ({names})",
+                   next(iter(twins.values())),
+                   "harmless while a host removes duplicate requests; keep one result slot per requested field")  # fmt: skip
+    for name, (lvl, text) in same.items():
+        if name in twins:
+            continue
+        report.add("memory", Status.WARN,
+                   f"two requests of {name} in one call share storage" + ("" if lvl == "differ" else " (one slot)"), text,
+                   "keep one result per requested field, not one per field id or per plugin (for example the Go "
+                   "SDK's ExtractRequestPool)", field=name)  # fmt: skip
+    if not across and not same:
+        report.add("memory", Status.PASS, "fields asked together keep their own storage",
+                   f"{len(reqs)} fields in one call, and two requests of one field, match one-per-call values")
+
+
+def _compare(session: Session, event: bytes, num: int, source: str, reqs: Sequence[ProbeRequest],
+             found: dict[Any, str], *, same: bool) -> None:  # fmt: skip
+    together = session.call("extract_together", event, num, source, list(reqs), count=1)
+    singles = [session.call("extract_together", event, num, source, [r], count=1)[0] for r in reqs]
+    owners: dict[int, int] = {}
+    for j, (values, problem, array, storage) in enumerate(together):
+        if values is None or problem:
+            continue
+        for addr in [array, *storage]:
+            i = owners.setdefault(addr, j) if addr else j
+            if i == j:
+                continue
+            differ = together[i][0] != singles[i][0] or values != singles[j][0]
+            if not differ and addr != array:
+                continue  # one constant string for both: nothing a later write could change
+            a, b = reqs[i], reqs[j]
+            text = (f"asked together, {request_text(a)} reads {_short(together[i][0])} and {request_text(b)} reads "
+                    f"{_short(values)}; asked alone: {_short(singles[i][0])} and {_short(singles[j][0])}")  # fmt: skip
+            if not differ:
+                text = f"both results point to one array at 0x{addr:x}; " + text
+            key: Any = a.name if same else (a.name, b.name)
+            if key not in found or (differ and found[key][0] != "differ"):
+                found[key] = ("differ" if differ else "slot", text)
+            break
+
+
+def _short(values: Any) -> str:
+    text = repr(values[0] if isinstance(values, list) and len(values) == 1 else values)
+    return text if len(text) < 60 else text[:57] + "..."
