@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from cbuild import build_plugin, cstr
 
+from falcoplug.abi.ffi import fastpath
 from falcoplug.capture import CaptureWriter
 from falcoplug.errors import PluginError
 from falcoplug.filter import compile_filter
@@ -50,7 +51,9 @@ def test_each_event_is_parsed_before_its_fields_are_extracted(libs):
 
 def test_auto_mode_hands_events_out_one_by_one_only_when_needed(libs):
     parser_only = str(build_plugin("parse_plugin", {"NO_EXTRACT": None}))
-    for parser, expected in ((libs["parse"], [1] * 7), (parser_only, [3, 3, 1])):
+    # a host batch gathers the plugin's batches of 3 (without the compiled core: one per batch)
+    gathered = [7] if fastpath is not None else [3, 3, 1]
+    for parser, expected in ((libs["parse"], [1] * 7), (parser_only, gathered)):
         host = Inspector()
         host.load(libs["src"], "")
         host.load(str(build_plugin("extractor_plugin")), "")
@@ -75,7 +78,10 @@ def test_batch_mode_parses_a_whole_batch_first(libs):
     host.load(libs["parse"], "")
     host.open("testsys", "count=6,batch=4")
     got = rows(host, ["evt.num", "parse.last_num"])
-    assert got == [[1, 4], [2, 4], [3, 4], [4, 4], [5, 6], [6, 6]]
+    if fastpath is not None:  # one host batch of the plugin's two
+        assert got == [[1, 6], [2, 6], [3, 6], [4, 6], [5, 6], [6, 6]]
+    else:
+        assert got == [[1, 4], [2, 4], [3, 4], [4, 4], [5, 6], [6, 6]]
     with pytest.raises(ValueError):
         Inspector(parse_mode="whenever")
 

@@ -16,23 +16,37 @@ import _cdef  # noqa: E402  (loaded by path: the package is not importable while
 
 HERE = Path(__file__).parent
 
+# The compiled core's C files, in build order (common.c first: the helpers the others use).
+C_FILES = ("common.c", "loop.c", "extract.c", "scan.c")
+
 FASTPATH_DECLARATIONS = """
+int fp_watch_signals(void);
+int fp_stopped(void);
+void fp_clear_stop(void);
+
 typedef struct fp_batch {
     uint8_t* data; uint64_t len; uint64_t cap; uint64_t* offs; uint32_t n; uint64_t ocap;
 } fp_batch;
+typedef struct fp_loop {
+    void* next_batch; ss_plugin_t* state; ss_instance_t* inst; uint32_t plugin_id;
+    uint32_t max_events; uint64_t max_bytes; uint64_t max_wait_ns; fp_batch* out;
+    int32_t rc; int32_t status; uint32_t index; uint64_t detail; uint32_t calls;
+} fp_loop;
+void fp_batch_free(fp_batch* b);
+int fp_fill_batch(fp_loop* L);
+
 typedef struct fp_stream { uint8_t* data; uint64_t len; uint64_t cap; } fp_stream;
 typedef struct fp_values {
     uint32_t* counts; uint64_t ncounts; uint64_t countcap; fp_stream* streams; uint32_t nstreams;
+    uint32_t* failures; int32_t one_per_call; int32_t field; uint64_t detail;
 } fp_values;
 int fp_values_init(fp_values* v, uint32_t nfields);
-void fp_batch_free(fp_batch* b);
 void fp_values_free(fp_values* v);
-int fp_next_batch(void* fn, ss_plugin_t* s, ss_instance_t* h, uint32_t plugin_id, const char* name,
-                  uint64_t now_ns, fp_batch* out, uint32_t* nevts_out, char* err, size_t errlen);
-int fp_uniform_source(const uint8_t* data, const uint64_t* offs, uint32_t n, uint16_t* type_out, uint32_t* id_out);
 int fp_extract_batch(void* fn, ss_plugin_t* s, ss_plugin_field_extract_input* in,
                      const uint8_t* data, const uint64_t* offs, uint32_t n, const uint64_t* evtnums,
-                     const char* evtsrc, const uint8_t* type_ok, fp_values* out, char* err, size_t errlen);
+                     const char* evtsrc, const uint8_t* type_ok, fp_values* out);
+
+int fp_uniform_source(const uint8_t* data, const uint64_t* offs, uint32_t n, uint16_t* type_out, uint32_t* id_out);
 """
 
 DL_DECLARATIONS = """
@@ -59,7 +73,7 @@ ffibuilder.set_source(
     '#include <dlfcn.h>\n#include "falcoplug/plugin_api.h"\n'
     + _cdef.entry_point_typedefs()
     + "\n"
-    + (HERE / "fastpath_impl.c").read_text(),
+    + "\n".join((HERE / "c" / name).read_text() for name in C_FILES),
     include_dirs=[str(_cdef.INCLUDE_DIR)],
     extra_compile_args=["-O2"],
     libraries=["dl"],

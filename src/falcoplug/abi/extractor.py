@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from array import array
+from enum import IntEnum
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -11,13 +12,38 @@ from ..backend import Extractor, FieldRequest
 from ..errors import PluginError
 from ..events import EventBatch
 from . import host
-from .constants import MAX_ERRLEN, UINT64_MAX, FieldType, Rc
+from .constants import UINT64_MAX, FieldType, Rc
 from .ffi import fastpath, ffi
 
 if TYPE_CHECKING:
     from .loader import CPluginBackend
 
 FP_NO_VALUE = 0xFFFFFFFF
+
+
+class ExtractStatus(IntEnum):
+    """What stopped a batch extraction (``enum fp_extract_status`` in ``c/extract.c``)."""
+
+    OK = 0
+    VALUE_COUNT = 1
+    NULL_RESULT = 2
+    NULL_STRING = 3
+    NULL_BUFFER = 4
+    BIG_BUFFER = 5
+    BAD_TYPE = 6
+    NOMEM = 7
+    INTERRUPTED = 8
+
+
+MESSAGES: dict[ExtractStatus, str] = {
+    ExtractStatus.VALUE_COUNT: "plugin returned {detail} values for {kind} field '{field}'",
+    ExtractStatus.NULL_RESULT: "plugin returned {detail} values and a NULL result array for field '{field}'",
+    ExtractStatus.NULL_STRING: "plugin returned a NULL string for field '{field}'",
+    ExtractStatus.NULL_BUFFER: "plugin returned a NULL buffer for field '{field}'",
+    ExtractStatus.BIG_BUFFER: "plugin returned a buffer of {detail} bytes for field '{field}'",
+    ExtractStatus.BAD_TYPE: "unsupported field type {detail} for field '{field}'",
+    ExtractStatus.NOMEM: "out of memory while copying the values of field '{field}'",
+}
 
 
 def _ip(ftype: int, raw: bytes) -> Any:
@@ -30,7 +56,14 @@ def _ip(ftype: int, raw: bytes) -> Any:
 
 
 class CExtractor(Extractor):
-    """One extract request: the ``ss_plugin_extract_field`` array and input struct, built once."""
+    """One extract request: the ``ss_plugin_extract_field`` array and input struct, built once.
+
+    Values are libsinsp's, whose host asks one field per ``extract_fields`` call: a call with
+    several fields is made only while it is proven safe (see ``c/extract.c``), never when the
+    request names one field twice (a plugin may keep per-field state such as a parsed argument),
+    and never without the compiled core. Once a plugin fails the proof, every request of it asks
+    one field per call.
+    """
 
     def __init__(self, plugin: CPluginBackend, fields: Sequence[FieldRequest]) -> None:
         self.plugin = plugin
@@ -59,12 +92,13 @@ class CExtractor(Extractor):
         host.table_vtables().fill_extract_input(self._input)
         self._input.value_offsets = ffi.NULL
         self._sources: dict[str | None, Any] = {None: ffi.NULL}
-        self._err = ffi.new(f"char[{MAX_ERRLEN}]")
         self._values = None
         if fastpath is not None:
             self._values = ffi.new("fp_values*")
             if fastpath.fp_values_init(self._values, n) != 0:
                 raise MemoryError("cannot allocate the extraction buffers")
+            names = [req.name for req in self.fields]
+            self._values.one_per_call = int(plugin.extract_one_field_per_call or len(set(names)) < len(names))
         # How each field's values are stored: strings, numbers (u64 and bool) or byte buffers.
         self._kinds = tuple(_kind(req.ftype) for req in self.fields)
 
@@ -93,21 +127,35 @@ class CExtractor(Extractor):
         n = len(batch)
         offsets, nums = _u64_buffer(batch.offsets), _u64_buffer(evtnums)
         out = self._values
-        r = fastpath.fp_extract_batch(
+        status = ExtractStatus(fastpath.fp_extract_batch(
             self.plugin._fn["extract_fields"], self.plugin._state, self._input,
             ffi.from_buffer("uint8_t[]", batch.data), ffi.from_buffer("uint64_t[]", offsets), n,
             ffi.from_buffer("uint64_t[]", nums), self._source(source),
-            ffi.from_buffer("uint8_t[]", type_ok) if type_ok is not None else ffi.NULL,
-            out, self._err, MAX_ERRLEN,
-        )  # fmt: skip
-        if r != 0:
-            raise PluginError(f"plugin {self.plugin.location}: {ffi.string(self._err).decode('utf-8', 'replace')}")
+            ffi.from_buffer("uint8_t[]", type_ok) if type_ok is not None else ffi.NULL, out,
+        ))  # fmt: skip
+        if out.one_per_call:
+            self.plugin.extract_one_field_per_call = True
+        if status == ExtractStatus.INTERRUPTED:  # Python's handler raises as soon as this returns
+            n = int(out.ncounts) // max(1, len(self.fields))
+        elif status != ExtractStatus.OK:
+            raise PluginError(f"plugin {self.plugin.location}: {self._message(status)}")
         nf = len(self.fields)
         counts = memoryview(ffi.buffer(out.counts, 4 * n * nf)[:]).cast("I")
-        return [
+        columns = [
             self._column(req, kind, counts[j::nf].tolist(), ffi.buffer(out.streams[j].data, out.streams[j].len)[:])
             for j, (req, kind) in enumerate(zip(self.fields, self._kinds))
         ]
+        if status == ExtractStatus.INTERRUPTED:
+            for col in columns:
+                col.extend([None] * (len(batch) - n))
+        return columns
+
+    def _message(self, status: ExtractStatus) -> str:
+        out = self._values
+        req = self.fields[out.field] if 0 <= out.field < len(self.fields) else None
+        return MESSAGES[status].format(
+            detail=int(out.detail), field=req.name if req else "?", kind="list" if req and req.is_list else "non-list"
+        )
 
     def _column(self, req: FieldRequest, kind: str, counts: list[int], stream: bytes) -> list[Any]:
         """One field's values for every event, from its value stream and per-event counts."""
@@ -174,6 +222,7 @@ class CExtractor(Extractor):
     def _extract_slow(
         self, batch: EventBatch, evtnums: Sequence[int], source: str | None, type_ok: bytes | None
     ) -> list[list[Any]]:
+        """Without the compiled core: one field per call, as libsinsp asks."""
         cols: list[list[Any]] = [[] for _ in self.fields]
         evt_input = ffi.new("ss_plugin_event_input*")
         evt_input.evtsrc = self._source(source)
@@ -185,50 +234,42 @@ class CExtractor(Extractor):
                 for col in cols:
                     col.append(None)
                 continue
-            for cf in self._cfields:
-                cf.res_len = 0
             evt_input.evt = evt
             evt_input.evtnum = evtnums[i]
-            rc = fn(self.plugin._state, evt_input, self._input)
             for j, (cf, req) in enumerate(zip(self._cfields, self.fields)):
-                if rc != Rc.SUCCESS and len(self.fields) > 1 and not self._retry_one(fn, evt_input, j):
-                    cols[j].append(None)
-                    continue
-                if rc != Rc.SUCCESS and len(self.fields) == 1:
-                    cols[j].append(None)
-                    continue
-                cols[j].append(None if cf.res_len == 0 else self._read_values(cf, req))
+                ok = self._call_one(fn, evt_input, j)
+                cols[j].append(None if not ok or cf.res_len == 0 else self._read_values(cf, req))
         return cols
 
     def extract_offsets(
         self, buf: bytes | memoryview, offset: int, evtnum: int, source: str | None
     ) -> list[tuple[Any, tuple[int, int] | None]]:
         """Each field's value with where it lies in the event (``start, length``), when the plugin
-        reports value offsets (``None`` when it does not)."""
+        reports value offsets (``None`` when it does not); one field per call."""
         offsets = ffi.new("ss_plugin_extract_value_offsets*")
         evt_input = ffi.new("ss_plugin_event_input*")
         evt_input.evtsrc = self._source(source)
         data = ffi.from_buffer("uint8_t[]", buf)
         evt_input.evt = ffi.cast("ss_plugin_event*", data + offset)
         evt_input.evtnum = evtnum
-        for cf in self._cfields:
-            cf.res_len = 0
+        fn = self.plugin._fn["extract_fields"]
         self._input.value_offsets = offsets
         try:
-            rc = self.plugin._fn["extract_fields"](self.plugin._state, evt_input, self._input)
             result = []
             for j, (cf, req) in enumerate(zip(self._cfields, self.fields)):
-                value = None if rc != Rc.SUCCESS or cf.res_len == 0 else self._read_values(cf, req)
+                offsets.start = offsets.length = ffi.NULL
+                ok = self._call_one(fn, evt_input, j)
+                value = None if not ok or cf.res_len == 0 else self._read_values(cf, req)
                 where = None
                 if offsets.start != ffi.NULL and offsets.length != ffi.NULL:
-                    where = (int(offsets.start[j]), int(offsets.length[j]))
+                    where = (int(offsets.start[0]), int(offsets.length[0]))
                 result.append((value, where))
             return result
         finally:
             self._input.value_offsets = ffi.NULL
 
-    def _retry_one(self, fn: Any, evt_input: Any, j: int) -> bool:
-        """After a failing call, ask for field ``j`` alone, as libsinsp (one field per call) would."""
+    def _call_one(self, fn: Any, evt_input: Any, j: int) -> bool:
+        """Ask for field ``j`` alone, as libsinsp does; whether the call succeeded."""
         one = self._input
         one.fields = self._cfields + j
         one.num_fields = 1

@@ -9,22 +9,18 @@ when it is available (see ``ffi.py``), else in Python.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import EventError, PluginError, PluginLoadError
-from ..events import EventBatch, fix_plugin_events
+from ..errors import PluginError, PluginLoadError
+from ..events import EventBatch
 from ..backend import ENTRY_POINTS, AsyncHandler, Extractor, FieldRequest, Metric, Owner, Parser, PluginBackend
 from . import async_events, host, routines
 from .extractor import CExtractor
+from .loop import SourceLoop
 from .parser import CParser
-from .constants import MAX_ERRLEN, MetricValueType, Rc
-from .ffi import RTLD_LOCAL, RTLD_NOW, dl, fastpath, ffi
-
-
-def _now_ns() -> int:
-    return time.time_ns()
+from .constants import MetricValueType, Rc
+from .ffi import RTLD_LOCAL, RTLD_NOW, dl, ffi
 
 
 class CPluginBackend(PluginBackend):
@@ -46,6 +42,9 @@ class CPluginBackend(PluginBackend):
         self._owner: host.OwnerHandle | None = None
         self._keep: list[Any] = []  # C memory the plugin may still point to (config, init input)
         self._listen_input: Any = None
+        # Set once a call asking for several fields could not be proven safe (see CExtractor):
+        # from then on every request of this plugin asks one field per call, as libsinsp does.
+        self.extract_one_field_per_call = False
 
     # -- helpers ----------------------------------------------------------------------------
     def has(self, entry_point: str) -> bool:
@@ -199,7 +198,7 @@ class CPluginBackend(PluginBackend):
         rc = ffi.new("ss_plugin_rc*", Rc.FAILURE)
         params_buf = ffi.new("char[]", params.encode())
         handle = self._fn["open"](self._state, params_buf, rc)
-        return (None if handle == ffi.NULL else _Instance(handle)), int(rc[0])
+        return (None if handle == ffi.NULL else _Instance(handle, SourceLoop(self._fn["next_batch"], self._state, handle))), int(rc[0])
 
     def close(self, handle: Any) -> None:
         self._fn["close"](self._state, handle.ptr if handle is not None else ffi.NULL)
@@ -207,51 +206,7 @@ class CPluginBackend(PluginBackend):
             handle.free()
 
     def next_batch(self, handle: Any, plugin_id: int, plugin_name: str) -> tuple[int, EventBatch]:
-        if fastpath is not None:
-            return self._next_batch_fast(handle, plugin_id, plugin_name)
-        return self._next_batch_slow(handle, plugin_id, plugin_name)
-
-    def _next_batch_fast(self, inst: _Instance, plugin_id: int, plugin_name: str) -> tuple[int, EventBatch]:
-        out = inst.batch
-        rc = fastpath.fp_next_batch(
-            self._fn["next_batch"], self._state, inst.ptr, plugin_id, inst.name_buf(plugin_name),
-            _now_ns(), out, inst.nevts, inst.err, MAX_ERRLEN,
-        )  # fmt: skip
-        if rc <= -100:
-            raise EventError(ffi.string(inst.err).decode("utf-8", "replace"))
-        n = int(inst.nevts[0])
-        if n == 0:
-            return rc, _EMPTY
-        data = ffi.buffer(out.data, out.len)[:]
-        offsets = memoryview(ffi.buffer(out.offs, 8 * n)[:]).cast("Q")
-        return rc, EventBatch(data, offsets)
-
-    def _next_batch_slow(self, inst: _Instance, plugin_id: int, plugin_name: str) -> tuple[int, EventBatch]:
-        nevts = ffi.new("uint32_t*", 0)
-        evts = ffi.new("ss_plugin_event***")
-        rc = int(self._fn["next_batch"](self._state, inst.ptr, nevts, evts))
-        n = int(nevts[0])
-        if n == 0:
-            return rc, _EMPTY
-        if evts[0] == ffi.NULL:
-            raise EventError(
-                f"malformed plugin event produced by plugin: '{plugin_name}' "
-                f"(next_batch returned {n} events and a NULL array)"
-            )
-        chunks, offsets, pos = [], [], 0
-        for i in range(n):
-            evt = evts[0][i]
-            if evt == ffi.NULL:
-                raise EventError(f"malformed plugin event produced by plugin: '{plugin_name}' (event {i} of the batch is NULL)")
-            length = int(evt.len)
-            if length < 26 or length > 64 * 1024 * 1024:
-                raise EventError(f"malformed plugin event produced by plugin: '{plugin_name}' (event length {length})")
-            chunks.append(ffi.buffer(evt, length)[:])
-            offsets.append(pos)
-            pos += length
-        data = bytearray(b"".join(chunks))
-        fix_plugin_events(data, offsets, plugin_id, plugin_name, _now_ns())
-        return rc, EventBatch(bytes(data), offsets)
+        return handle.loop.next_batch(plugin_id, plugin_name)
 
     def list_open_params(self) -> tuple[int, str | None]:
         rc = ffi.new("ss_plugin_rc*", Rc.FAILURE)
@@ -337,25 +292,12 @@ class CPluginBackend(PluginBackend):
             self._handle = ffi.NULL
 
 
-_EMPTY = EventBatch(b"", ())
-
-
 class _Instance:
-    """An open capture instance and the buffers reused by each of its batches."""
+    """An open capture instance and its event loop."""
 
-    def __init__(self, ptr: Any) -> None:
+    def __init__(self, ptr: Any, loop: SourceLoop) -> None:
         self.ptr = ptr
-        self.nevts = ffi.new("uint32_t*")
-        self.err = ffi.new(f"char[{MAX_ERRLEN}]")
-        self.batch = ffi.new("fp_batch*") if fastpath is not None else None
-        self._name: tuple[str, Any] | None = None
-
-    def name_buf(self, name: str) -> Any:
-        if self._name is None or self._name[0] != name:
-            self._name = (name, ffi.new("char[]", name.encode()))
-        return self._name[1]
+        self.loop = loop
 
     def free(self) -> None:
-        if self.batch is not None:
-            fastpath.fp_batch_free(self.batch)
-            self.batch = None
+        self.loop.free()

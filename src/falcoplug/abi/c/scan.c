@@ -1,0 +1,21 @@
+/* Quick looks over a batch's event headers (paired with abi/scan.py). */
+
+/*
+ * Whether every event of a batch has the same type and, for plugin (322) and async (402) events,
+ * the same plugin ID: then the whole batch belongs to one event source. Returns 1 and the key, or 0.
+ */
+int fp_uniform_source(const uint8_t* data, const uint64_t* offs, uint32_t n, uint16_t* type_out, uint32_t* id_out) {
+	if (n == 0) return 0;
+	const ss_plugin_event* first = (const ss_plugin_event*)(data + offs[0]);
+	uint16_t type = first->type;
+	uint32_t id_at = type == FP_PLUGINEVENT_E ? 34 : type == FP_ASYNCEVENT_E ? 38 : 0;
+	uint32_t id = id_at ? rd32(data + offs[0] + id_at) : 0;
+	for (uint32_t i = 1; i < n; i++) {
+		const uint8_t* e = data + offs[i];
+		if (((const ss_plugin_event*)e)->type != type) return 0;
+		if (id_at && rd32(e + id_at) != id) return 0;
+	}
+	*type_out = type;
+	*id_out = id;
+	return 1;
+}
