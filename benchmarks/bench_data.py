@@ -1,0 +1,116 @@
+"""Events and alerts as data, measured (issue: columnar API and Dask scale-out).
+
+    python benchmarks/bench_data.py [--events 200000] [--files 16] [--runs 3] [--results benchmarks/RESULTS.md]
+
+1. Arrow export: the bundled k8saudit + json plugins, 10 fields, over ``--events`` audit events
+   (the samples repeated): ``falcoplug.data.read`` (record batches) against ``falcoplug run -q``
+   with the same ``-o`` fields and against ``falcoplug run -o`` writing the lines to /dev/null, all
+   as subprocesses measured side by side in one run (best of ``--runs``).
+2. Scale-out: ``--files`` files of audit events with the official rules: ``falcoplug run -r``
+   (one process) against ``falcoplug run -r --cluster local:2`` (cluster start included), and
+   the identity of the alerts of both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from _common import machine
+from bench_k8saudit import DATA, RULES, make_log
+
+FIELDS = ["evt.num", "evt.rawtime", "ka.verb", "ka.user.name", "ka.target.resource", "ka.target.namespace",
+          "ka.target.name", "ka.response.code", "ka.uri", "jevt.value[/stage]"]  # fmt: skip
+PY = sys.executable
+
+
+def timed(cmd: list[str], **kw: object) -> tuple[float, subprocess.CompletedProcess[bytes]]:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, **kw)  # type: ignore[call-overload]
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{done.stderr.decode()[-2000:]}")
+    return seconds, done
+
+
+ARROW_SCRIPT = """
+import sys, falcoplug.data as fd
+rows = 0
+for batch in fd.read(["k8saudit", "json"], open=sys.argv[1], fields=sys.argv[2].split(";")):
+    rows += batch.num_rows
+print(rows)
+"""
+
+
+def arrow_case(log: Path, events: int, runs: int) -> dict[str, float]:
+    fmt = " ".join("%" + f for f in FIELDS)
+    run = [PY, "-m", "falcoplug", "run", "-p", f"k8saudit||{log}", "-p", "json", "-o", fmt]
+    cases = {
+        "falcoplug.data.read (Arrow record batches)": [PY, "-c", ARROW_SCRIPT, str(log), ";".join(FIELDS)],
+        "falcoplug run -q -o (same fields)": [*run, "-q"],
+        "falcoplug run -o (same fields, lines to /dev/null)": run,
+        "falcoplug run --out events.parquet (same fields)": [*run, "--out", str(log.with_suffix(".parquet"))],
+    }
+    best = {name: min(timed(cmd)[0] for _ in range(runs)) for name, cmd in cases.items()}
+    return {name: events / seconds for name, seconds in best.items()}
+
+
+def cluster_case(folder: Path, runs: int, workers: int) -> tuple[dict[str, float], bool, int]:
+    base = [PY, "-m", "falcoplug", "run", "-p", f"k8saudit||{folder}", "-p", "json", "-r", str(RULES), "--json"]
+    single_s, single = min((timed(base) for _ in range(runs)), key=lambda r: r[0])
+    cluster_s, cluster = min((timed([*base, "--cluster", f"local:{workers}"]) for _ in range(runs)), key=lambda r: r[0])
+
+    def alerts(done: subprocess.CompletedProcess[bytes]) -> list[str]:
+        rows = [json.loads(line) for line in done.stdout.splitlines()]
+        return sorted(json.dumps({k: v for k, v in r.items() if k != "hostname"}, sort_keys=True) for r in rows)
+
+    same = alerts(single) == alerts(cluster)
+    events = int(single.stderr.decode().split("Events processed: ")[1].split()[0])
+    return {"one process": events / single_s, f"--cluster local:{workers}": events / cluster_s}, same, events
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--files", type=int, default=16)
+    parser.add_argument("--per-file", type=int, default=12_500)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--results", type=Path, default=None, help="append the figures to this Markdown file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "audit.jsonl"
+        events = make_log(log, args.events)
+        rates = arrow_case(log, events, args.runs)
+        folder = Path(tmp) / "archive"
+        folder.mkdir()
+        for i in range(args.files):
+            make_log(folder / f"audit-{i:02}.jsonl", args.per_file)
+        scale, same, cluster_events = cluster_case(folder, args.runs, args.workers)
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    base = rates["falcoplug run -q -o (same fields)"]
+    lines = [f"### Events and alerts as data ({date.today()}, {machine()})", "",
+             f"Arrow export, k8saudit + json, {len(FIELDS)} fields, {events:,} events (best of {args.runs}, subprocesses side by side):", "",
+             "| run | events/s | vs `run -q` |", "|---|---:|---:|"]  # fmt: skip
+    lines += [f"| {name} | {rate:,.0f} | {rate / base:.2f} |" for name, rate in rates.items()]
+    one = scale["one process"]
+    lines += ["", f"Official k8s rules over {args.files} files ({cluster_events:,} events), alerts as JSON:", "",
+              "| run | events/s | speed-up |", "|---|---:|---:|"]  # fmt: skip
+    lines += [f"| {name} | {rate:,.0f} | {rate / one:.2f}x |" for name, rate in scale.items()]
+    lines += ["", f"Alerts identical (as sets, hostname aside): {'yes' if same else 'NO'}; peak RSS of a child {rss:,.0f} MB.", ""]
+    text = "\n".join(lines)
+    print(text)
+    if args.results is not None:
+        with args.results.open("a") as out:
+            out.write("\n" + text)
+
+
+if __name__ == "__main__":
+    main()
