@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import click
 
+from ..abi.loop import watch_signals
 from ..errors import ConfigError
 from ..filter import FilterError
 from ..events import EventBatch
@@ -197,13 +198,16 @@ def _run_capture(specs: Sequence[PluginSpec], path: str, write_file: str | None,
 
 
 def _stop_on_sigterm() -> None:
-    """SIGTERM ends a run as Ctrl-C does: the input is closed, the summary printed, exit 0."""
+    """SIGTERM ends a run as Ctrl-C does: the input is closed, the summary printed, exit 0. Either
+    signal also stops the compiled loops after the plugin call they are in (a plugin blocked in
+    ``extract_fields`` would otherwise be called again for the next event)."""
 
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, stop)
+        watch_signals()
 
 
 def _loop(host: Inspector, batches: Iterator[SourcedBatch], pipeline: Pipeline, opts: RunOptions,
