@@ -95,9 +95,10 @@ def _run(report: Report, session: Session, options: CheckOptions, seed: int) -> 
         suggestions = check_open_params(session, report) if _wanted(options, "sourcing") else []
         if params is None:
             params = suggestions[0] if suggestions else ""
-        if _wanted(options, "sourcing") or _wanted(options, "resilience"):
-            real += check_sourcing(session, report, params, info.get("batch_capacity"))
-            session.reset()  # the other checks start from a freshly initialized plugin
+        # The plugin's own events feed the other checks even when the sourcing check is not wanted.
+        into = report if _wanted(options, "sourcing") else Report(report.plugin, report.location)
+        real += check_sourcing(session, into, params, info.get("batch_capacity"))
+        session.reset()  # the other checks start from a freshly initialized plugin
     elif _wanted(options, "sourcing"):
         report.add("sourcing", Status.SKIP, "no event sourcing capability")
     for other in options.with_plugins:
