@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from .api import STATE_TYPE_NAMES, StateType
+from .errors import AsyncEventRejected as AsyncEventRejected  # re-exported: the handlers' refusal
 from .errors import FalcoplugError
 from .events import EventBatch
 
@@ -203,11 +204,6 @@ class StateTable(ABC):
                 self.write(entry, self.field(name), value)
         finally:
             self.release(entry)
-
-
-class AsyncEventRejected(Exception):
-    """Raised by an async-event handler to refuse an event; the text is libsinsp's message, which
-    the plugin receives in its ``err`` buffer along with SS_PLUGIN_FAILURE."""
 
 
 # An async-event handler, as the framework hands it to a backend: it takes the event's bytes (a

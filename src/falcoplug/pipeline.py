@@ -18,13 +18,15 @@ import json
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import FalcoplugError
 from .filter import CompiledFilter, FilterError, OutputFormat, compile_filter, compile_format
-from .framework.inspector import Inspector, SourcedBatch
+from .framework import extraction_errors
+from .framework.extraction_errors import ExtractionErrors
+from .framework.inspector import FieldPlan, Inspector, SourcedBatch
 from .framework.plugin import SYSCALL_SOURCE
 from .framework.registry import LenientFields, MissingField
 from .framework.values import BatchValues, FieldGroups
@@ -115,12 +117,14 @@ class Stats:
     by_rule: Counter[str] = field(default_factory=Counter)
     by_priority: Counter[str] = field(default_factory=Counter)
     started: float = field(default_factory=time.perf_counter)
+    filtered: bool = False  # a condition (-f) decides which events are kept
+    extraction: ExtractionErrors = field(default_factory=extraction_errors.current)  # the run's failures
 
     def summary(self) -> str:
         seconds = time.perf_counter() - self.started
         rate = self.events / seconds if seconds > 0 else 0.0
         lines = [f"Events processed: {self.events} in {seconds:.3f}s ({rate:,.0f} events/s)"]
-        if self.kept != self.events:
+        if self.filtered and self.kept != self.events:
             lines.append(f"Events matching the filter: {self.kept}")
         lines.append(f"Events detected: {self.alerts}")
         if self.alerts:
@@ -128,7 +132,18 @@ class Stats:
             lines += [f"   {p}: {n}" for p, n in sorted(self.by_priority.items())]
             lines.append("Triggered rules by rule name:")
             lines += [f"   {r}: {n}" for r, n in self.by_rule.most_common()]
+        lines += self.extraction.summary_lines()
         return "\n".join(lines)
+
+
+    def mark(self) -> tuple[int, int, int, Counter[str], Counter[str]]:
+        """The counts now, for :meth:`restore`."""
+        return self.events, self.kept, self.alerts, self.by_rule.copy(), self.by_priority.copy()
+
+    def restore(self, mark: tuple[int, int, int, Counter[str], Counter[str]]) -> None:
+        """Back to the counts of :meth:`mark`: a batch interrupted before its output was written
+        (Ctrl-C) is counted neither as processed nor as alerts, as it was never printed."""
+        self.events, self.kept, self.alerts, self.by_rule, self.by_priority = mark
 
 
 class _Never:
@@ -148,6 +163,8 @@ class _SourceState:
     groups: FieldGroups
     condition: CompiledFilter | None
     output: OutputFormat | None
+    # a format of plain fields without a condition: rendered a batch at a time from columns
+    columns: tuple[FieldPlan, Callable[[Sequence[Sequence[Any]]], list[str]]] | None = None
 
 
 class Pipeline:
@@ -172,7 +189,7 @@ class Pipeline:
         self.rules = rules
         self.as_json = as_json if rules is None else rules.settings.json_output or as_json
         self.formatter = rules.formatter() if rules is not None else None
-        self.stats = Stats()
+        self.stats = Stats(filtered=bool(condition))
         self._states: dict[str | None, _SourceState] = {}
 
     def prepare(self) -> None:
@@ -238,7 +255,12 @@ class Pipeline:
             source_rules = engine.sources.get(source)
             for rule in source_rules.rules if source_rules is not None else ():
                 fields += rule.output_format.fields
-        return _SourceState(FieldGroups(self.host, source, fields), condition, output)
+        columns = None
+        if output is not None and condition is None and engine is None:
+            render = output.column_renderer()
+            if render is not None:
+                columns = (self.host.plan(source, output.fields), render)
+        return _SourceState(FieldGroups(self.host, source, fields), condition, output, columns)
 
     def _matching(self, batch: SourcedBatch) -> Iterator[BatchValues]:
         state = self._state(batch.source)
@@ -276,8 +298,14 @@ class Pipeline:
             if self.as_json:
                 return [a.json_line() for a in self.alerts(batch)]
             return [a.text for a in self.alerts(batch, with_fields=False)]
-        output = self._state(batch.source).output
+        state = self._state(batch.source)
+        output = state.output
         assert output is not None
+        if state.columns is not None and not self.as_json:
+            plan, render = state.columns
+            self.stats.events += len(batch)
+            self.stats.kept += len(batch)
+            return render(plan.columns(batch))
         if self.as_json:
             return [json.dumps(output.json_fields(v), separators=(",", ":"), ensure_ascii=False) for v in self._matching(batch)]
         return [output.text(v) for v in self._matching(batch)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import AsyncEventRejected
 from .constants import MAX_ERRLEN, Capability, Rc
 from .ffi import ffi
 
@@ -17,8 +18,9 @@ MAX_EVENT_LEN = 64 * 1024 * 1024
 HEADER_LEN = 26
 
 
-class Rejected(Exception):
-    """A refusal decided at the C boundary (no handler, no capability, unreadable event)."""
+# A refusal decided at the C boundary (no handler, no capability, unreadable event): the one
+# refusal type of the tree (falcoplug.errors), carrying libsinsp's text.
+Rejected = AsyncEventRejected
 
 
 def write_err(err: Any, text: str) -> None:

@@ -16,6 +16,7 @@ from ..abi.loop import watch_signals
 from ..errors import ConfigError
 from ..filter import FilterError
 from ..events import EventBatch
+from ..framework import extraction_errors
 from ..framework.capture_io import Recorder
 from ..framework.config import PluginSpec
 from ..framework.inspector import Inspector, SourcedBatch
@@ -104,6 +105,7 @@ def make_pipeline(host: Inspector, opts: RunOptions) -> Pipeline:
               help="Run the input's partitions on Dask: local, local:N or tcp://HOST:PORT.")  # fmt: skip
 @click.option("--split-stateful", is_flag=True,
               help="With --cluster: partition even when a plugin parses or injects async events (state per partition).")  # fmt: skip
+@click.option("--strict", is_flag=True, help="A failed field extraction ends the run with its error (default: <NA>, logged and counted).")
 def run_command(
     plugin_specs: tuple[str, ...],
     config_file: str | None,
@@ -126,6 +128,7 @@ def run_command(
     table_fields: str | None = None,
     cluster: str | None = None,
     split_stateful: bool = False,
+    strict: bool = False,
 ) -> None:
     """Run plugins: each input plugin sources events (or -R replays a capture), every plugin parses
     and extracts; print each event (-o, --json), or the alerts of Falco rules (-r).
@@ -135,6 +138,7 @@ def run_command(
     given open params run as several live sources at once, as in Falco.
     """
     _stop_on_sigterm()
+    extraction_errors.start(strict=strict)
     specs, config = gather_specs(plugin_specs, config_file, allow_empty=read_file is not None)
     paths = rules_paths(rules_files, config)
     if paths and output_format:
@@ -301,7 +305,7 @@ def _finish(hosts: Inspector | Sequence[Inspector], pipelines: Sequence[Pipeline
     hosts = [hosts] if isinstance(hosts, Inspector) else list(hosts)
     try:
         if opts.metrics or opts.metrics_interval is not None:
-            for line in format_metrics(collect(hosts)):
+            for line in format_metrics([*collect(hosts), *extraction_errors.current().metrics()]):
                 click.echo(line, err=True)
     finally:
         for host in hosts:

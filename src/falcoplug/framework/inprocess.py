@@ -20,8 +20,10 @@ from ..errors import PluginError
 from ..events import NO_TID, PPME_PLUGINEVENT_E, TS_NOW, EventBatch
 from ..sdk import describe, load_plugin_class
 from ..sdk.driver import HostContext, InstanceDriver, PluginDriver
+from ..sdk.extract import ExtractPlan
 from ..sdk.plugin import Plugin as SdkPlugin
 from ..sdk.tables import StateTableBackend, Table
+from . import extraction_errors
 
 _HEAD: Final = struct.Struct("<QQIHIIII")  # header, the two u32 parameter lengths, the plugin ID
 _LEN: Final = struct.Struct("<I")
@@ -209,16 +211,25 @@ class InProcessBackend(PluginBackend):
         """One field, prepared once: ``run(event bytes, payload, evtnum, source)`` gives its value
         for one event (``None``: no value, or the plugin failed: the last error says why)."""
         driver = self._driver()
-        try:
-            run = driver.plan([request], check=True).run
-        except ValueError as exc:
-            raise PluginError(str(exc), plugin=driver.name) from None
+        run = _plan(driver, [request]).run
 
         def value(data: bytes, payload: bytes, num: int, source: str | None) -> Any:
-            row = run(data, payload, num, source)
-            return None if row is None else row[0]
+            return run(data, payload, num, source)[0]  # type: ignore[index] - partial: never None
 
         return value
+
+
+def _plan(driver: PluginDriver, fields: Sequence[FieldRequest]) -> ExtractPlan:
+    """The SDK's plan for these fields, checked; a field that fails has no value for that event
+    and the failure goes to the run's extraction-error reporter (logged, counted, or fatal)."""
+
+    def report(field: str, kind: str, message: str) -> None:
+        extraction_errors.report(driver.name, field, kind, message)
+
+    try:
+        return driver.plan(fields, check=True, on_failure=report)
+    except ValueError as exc:
+        raise PluginError(str(exc), plugin=driver.name) from None
 
 
 def _batch_error(plugin_name: str, reason: str) -> PluginError:
@@ -251,10 +262,7 @@ class InProcessExtractor(Extractor):
     def __init__(self, driver: PluginDriver, fields: Sequence[FieldRequest]) -> None:
         self.fields = tuple(fields)
         self.driver = driver
-        try:
-            self.plan = driver.plan(self.fields, check=True)
-        except ValueError as exc:
-            raise PluginError(str(exc), plugin=driver.name) from None
+        self.plan = _plan(driver, self.fields)
 
     def extract_batch(
         self, batch: EventBatch, evtnums: Sequence[int], source: str | None, type_ok: bytes | None

@@ -39,6 +39,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Final
 
+from ..errors import AsyncEventError
 from .fieldtypes import datetime_ns
 from .info import PluginDefinitionError
 from .plugin import Plugin
@@ -48,10 +49,6 @@ NO_VALUE: Final = 0xFFFFFFFFFFFFFFFF  # ts: stamped by the host; tid: none
 _HEAD: Final = struct.Struct("<QqIHIIIII")  # header, three u32 lengths, the plugin ID (0: the host's)
 
 log = logging.getLogger("falcoplug.sdk.async")
-
-
-class AsyncEventError(Exception):
-    """The host refused an async event (the text is its message), or the handler was reset."""
 
 
 def encode_async_event(

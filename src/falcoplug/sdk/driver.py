@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..backend import FieldRequest, Metric
-from ..errors import ConfigError
+from ..errors import INTERRUPTS, ConfigError
 from .async_events import Emitter
 from .constants import Rc
 from .describe import Description, describe
@@ -28,10 +28,6 @@ from .parse import parse_runner
 from .plugin import Plugin
 from .source import EOF, TIMEOUT, EventWriter, SourceInstance, SourcePlugin, open_params_json, progress_value
 from .tables import TableHost, Tables, resolve_declarations
-
-# Ctrl-C is the user's, not the plugin's: it is never turned into a plugin failure (a host across
-# a C boundary catches it at its own edge). A plugin's own sys.exit() is a plugin failure.
-INTERRUPTS = (KeyboardInterrupt,)
 
 
 @dataclass
@@ -174,13 +170,28 @@ class PluginDriver:
             return None
 
     # -- extraction ----------------------------------------------------------------------------------
-    def plan(self, requests: Sequence[FieldRequest], *, check: bool = True, pack_ips: bool = False) -> ExtractPlan:
-        """A prepared extraction request; raises ValueError for fields the plugin does not have."""
+    def plan(
+        self,
+        requests: Sequence[FieldRequest],
+        *,
+        check: bool = True,
+        pack_ips: bool = False,
+        on_failure: Callable[[str, str, str], None] | None = None,
+    ) -> ExtractPlan:
+        """A prepared extraction request; raises ValueError for fields the plugin does not have.
+        Without ``on_failure`` a failing field fails the whole call (a C host's ``extract_fields``);
+        with it, that field only has no value and ``on_failure(field, kind, message)`` is told."""
         assert isinstance(self.plugin, ExtractPlugin)
-        return ExtractPlan(self.plugin, requests, self._extract_failed, check=check, pack_ips=pack_ips)
 
-    def _extract_failed(self, message: str) -> None:
-        self.last_error = f"extract_fields: {message}"
+        def failed(field: str, exc: BaseException) -> None:
+            text = _describe_error(exc)
+            self.last_error = f"extract_fields: {field}: {text}"
+            if on_failure is not None:
+                on_failure(field, type(exc).__name__, text)
+
+        return ExtractPlan(
+            self.plugin, requests, failed, check=check, pack_ips=pack_ips, partial=on_failure is not None
+        )
 
     # -- parsing -------------------------------------------------------------------------------------
     def parser(self) -> Callable[[bytes, int, Any], int]:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Final, TypeVar
 
 from ..backend import FieldRequest
+from ..errors import INTERRUPTS
 from .constants import FIELD_TYPE_NAMES, FieldType
 from .event import Event
 from .fieldtypes import ValueType, pack_ip, strip_optional, value_type
@@ -41,10 +42,6 @@ from .plugin import Plugin
 F = TypeVar("F", bound=Callable[..., Any])
 KNOWN_PROPERTIES: Final = frozenset({"hidden", "info", "conversation"})
 _DECL_ATTR: Final = "__falcoplug_field__"
-
-# Ctrl-C and exit requests are the user's, not the plugin's: they are never turned into a
-# plugin failure (a host across a C boundary catches them at its own edge).
-INTERRUPTS = (KeyboardInterrupt, SystemExit)
 
 
 class ArgKind(enum.Enum):
@@ -313,7 +310,10 @@ class ExtractPlan:
 
     :meth:`run` takes one event (its bytes, its payload when it is a plugin event, else ``b""``,
     its number and its source) and returns one value per field (``None``: no value), or ``None``
-    when plugin code raised; ``on_error`` then gets the message. With ``check`` the values are
+    when plugin code raised (a C host's one failure for the whole call); ``on_error`` then gets the
+    field (as requested, with its argument) and the exception. With ``partial``, a failing field
+    only has no value, the others keep theirs, and ``on_error`` is called for each failure (an
+    in-process host, which reports failures field by field as libsinsp's one-field calls would). With ``check`` the values are
     converted and checked here (in-process hosts); without it only the conversions a C host
     cannot do are applied (datetime and timedelta to nanoseconds, IP addresses to bytes when
     ``pack_ips``), and the C side checks the types.
@@ -323,12 +323,14 @@ class ExtractPlan:
         self,
         plugin: ExtractPlugin,
         requests: Sequence[FieldRequest],
-        on_error: Callable[[str], None],
+        on_error: Callable[[str, BaseException], None],
         *,
         check: bool = True,
         pack_ips: bool = False,
+        partial: bool = False,
     ) -> None:
         self.requests = tuple(requests)
+        self._partial = partial
         specs = type(plugin).field_specs()
         # One event object per plan, refilled for each event: creating one costs more than the
         # rest of a one-field call (see Event: it is only valid during the call).
@@ -339,7 +341,7 @@ class ExtractPlan:
         body: list[str] = []
         for j, req in enumerate(self.requests):
             spec = self._spec(specs, req)
-            self._names.append(spec.name)
+            self._names.append(_requested_name(spec, req))
             body += self._field_code(j, spec, req, plugin, namespace, check, pack_ips)
         values = "".join(f"v{j}, " for j in range(len(self.requests)))
         source = (
@@ -384,14 +386,21 @@ class ExtractPlan:
                 guard = _GUARDS.get(spec.ftype) if check else None
                 test = f"v{j} is not None" + (f" and not ({guard.format(v=f'v{j}')})" if guard else "")
                 lines.append(f"    if {test}: v{j} = c{j}(v{j})")
-        lines += ["except BaseException as exc:", f"    return fail({j}, exc)"]
+        on_failure = f"v{j} = fail({j}, exc)" if self._partial else f"return fail({j}, exc)"
+        lines += ["except BaseException as exc:", f"    {on_failure}"]
         return lines
 
     def _fail(self, j: int, exc: BaseException) -> None:
-        if isinstance(exc, KeyboardInterrupt):  # Ctrl-C is the user's, not the plugin's
+        if isinstance(exc, INTERRUPTS):  # Ctrl-C is the user's, not the plugin's
             raise exc
-        self._on_error(f"{self._names[j]}: {type(exc).__name__}: {exc}")
+        self._on_error(self._names[j], exc)
         return None
+
+
+def _requested_name(spec: FieldSpec, req: FieldRequest) -> str:
+    """The field as the request names it: ``name`` or ``name[arg]``."""
+    arg = req.arg_key if req.arg_key is not None else req.arg_index
+    return spec.name if arg is None else f"{spec.name}[{arg}]"
 
 
 # Values that are already canonical skip the converter call (the common case, checked inline).

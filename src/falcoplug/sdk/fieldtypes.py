@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Final, Union
 
+from ..errors import FieldValueError
 from .constants import UINT64_MAX, FieldType
 
 AbsTime = Annotated[int, FieldType.ABSTIME]
@@ -36,10 +37,6 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICRO: Final = timedelta(microseconds=1)
 
 Converter = Callable[[Any], Any]
-
-
-class FieldValueError(TypeError):
-    """A field method returned a value its declared type cannot hold."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Final, Union
 
+from ..errors import BatchFullError
 from .config import ConfigModel
 from .event import Event
 from .fieldtypes import datetime_ns
@@ -45,10 +46,6 @@ EOF: Final = Status.EOF
 Payload = Union[bytes, bytearray, memoryview, str]
 EventItem = Union[Payload, tuple[Payload, int]]
 DEFAULT_FLUSH_TIMEOUT: Final = 0.030  # seconds, as the Go SDK's pull and push instances
-
-
-class BatchFullError(OverflowError):
-    """An event was added to a batch that already holds its capacity."""
 
 
 class EventWriter:
