@@ -1,4 +1,13 @@
-"""The ``falcoplug`` command line, in Falco's and sysdig's habits."""
+"""The ``falcoplug`` command line, in Falco's and sysdig's habits.
+
+Errors, all on one line of stderr in one style (``falcoplug: error: <what>``), and exit codes:
+
+- 0: done;
+- 1: the input is wrong or failed (a plugin, a config, a rules file, a capture...);
+- 2: the command line is wrong (an unknown option, a bad value: click's usage errors);
+- 130: interrupted (Ctrl-C);
+- ``falcoplug falco`` keeps Falco's own style and codes (``Error: <what>``, 1), being a drop-in.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +23,7 @@ import click
 from .. import __version__
 from ..errors import FalcoplugError, PluginError
 from .check_cmd import check_command
+from .falco_cmd import falco_command
 from .fields_cmd import fields_command
 from .inspect_cmd import inspect_command
 from .rules_cmd import rules_group
@@ -33,8 +43,61 @@ def error_line(exc: FalcoplugError) -> str:
     return f"plugin {name}: {text}"
 
 
+USAGE_EXIT = 2
+VERBOSE_FLAGS = re.compile(r"^(-v+|--verbose)$")
+
+
+def _takes_verbose(command: click.Command) -> bool:
+    """Whether a subcommand (or one of its own subcommands) has a ``-v`` of its own."""
+    if isinstance(command, click.Group):
+        return any(_takes_verbose(sub) for sub in command.commands.values())
+    return any("-v" in getattr(p, "opts", ()) or "--verbose" in getattr(p, "opts", ()) for p in command.params)
+
+
 class _Group(click.Group):
-    """Turns falcoplug's errors into one line on stderr and exit code 1, never a traceback."""
+    """Turns falcoplug's errors into one line on stderr and exit code 1, never a traceback; usage
+    errors into one line in the same style, exit code 2."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:  # fmt: skip
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx is not None else str(exc))
+            sys.exit(0)
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            click.echo(f"falcoplug: error: {exc.format_message()}{hint}", err=True)
+            sys.exit(USAGE_EXIT)
+        except click.ClickException as exc:
+            click.echo(f"falcoplug: error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("falcoplug: interrupted", err=True)
+            sys.exit(130)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, self._hoist_verbose(args))
+
+    def _hoist_verbose(self, args: list[str]) -> list[str]:
+        """``falcoplug run -v ...`` as ``falcoplug -v run ...``: a ``-v`` after a subcommand that has
+        none of its own is the group's."""
+        for i, arg in enumerate(args):
+            if arg == "--":
+                return args
+            command = self.commands.get(arg)
+            if command is None:
+                continue
+            if _takes_verbose(command):
+                return args
+            rest = args[i + 1 :]
+            cut = rest.index("--") if "--" in rest else len(rest)
+            moved = [a for a in rest[:cut] if VERBOSE_FLAGS.match(a)]
+            kept = [a for a in rest[:cut] if not VERBOSE_FLAGS.match(a)] + rest[cut:]
+            return [*args[:i], *moved, arg, *kept]
+        return args
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -63,6 +126,7 @@ main.add_command(inspect_command)
 main.add_command(run_command)
 main.add_command(fields_command)
 main.add_command(rules_group)
+main.add_command(falco_command)
 main.add_command(check_command)
 
 try:  # the SDK's build command, when the SDK is installed alongside
