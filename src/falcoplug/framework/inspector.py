@@ -118,8 +118,13 @@ class FieldPlan:
             for col, column in zip(idxs, values):
                 cols[col] = column
         if self._generic:
-            events = list(batch)
+            events: list[Event] | None = None
             for col, bound in self._generic:
+                if bound.text == "evt.num":  # the numbers of a batch are a range: no event objects
+                    cols[col] = list(range(batch.first_num, batch.first_num + n))
+                    continue
+                if events is None:
+                    events = list(batch)
                 get = bound.generic.get
                 cols[col] = [get(self.host, e) for e in events]
         return cols
