@@ -96,3 +96,43 @@ def test_one_signal_ends_a_run_blocked_in_extract_fields(loop_lib, signum, tmp_p
     assert time.monotonic() - start < 3.0
     assert proc.returncode == 0, err
     assert "Events processed:" in err
+
+
+def test_batch_rendering_is_the_per_event_rendering():
+    """A format of plain fields is rendered a batch at a time from columns: the same text as the
+    per-event path (taken here with a condition that keeps every event)."""
+    from falcoplug.pipeline import Pipeline
+
+    fmt = ("{%evt.num} %ext.u64 %ext.str %8ext.str %ext.bool %ext.ip4 %ext.ip6 %ext.net %ext.list.u64 "
+           "%ext.list.str %ext.list.empty %ext.list.ip %ext.odd %ext.fail %ext.key[k] %3ext.idx[2] %evt.source")  # fmt: skip
+    texts = []
+    for condition in (None, "evt.num > 0"):
+        host = Inspector()
+        host.load(str(build_plugin("source_plugin")), "{}")
+        host.load(str(build_plugin("extractor_plugin")), "")
+        host.open("testsrc", "count=40,batch=7")
+        pipeline = Pipeline(host, output_format=fmt, condition=condition)
+        pipeline.prepare()
+        texts.append([line for batch in host.batches() for line in pipeline.lines(batch)])
+        if condition is None:
+            assert pipeline._state(None).columns is not None  # the batch path was taken
+        host.destroy()
+    assert texts[0] == texts[1] and len(texts[0]) == 40
+    assert texts[0][5].startswith("{6} 10 v5 v5       false 10.0.0.5 ")
+
+
+def test_summary_counts_what_was_printed(loop_lib):
+    from falcoplug.pipeline import Stats
+
+    stats = Stats()
+    stats.events, stats.kept = 10, 10
+    mark = stats.mark()
+    stats.events, stats.kept, stats.alerts = 20, 15, 3
+    stats.by_rule["r"] += 3
+    stats.restore(mark)  # a batch interrupted before its lines were written
+    assert (stats.events, stats.kept, stats.alerts, stats.by_rule["r"]) == (10, 10, 0, 0)
+    result = run(loop_lib, "count=100,batch=3", "-q", "--summary")
+    assert "Events processed: 100 " in result.stderr
+    assert "Events matching the filter" not in result.stderr  # no -f: no such line
+    result = run(loop_lib, "count=100,batch=3", "-q", "--summary", "-f", "loop.index < 10")
+    assert "Events matching the filter: 10" in result.stderr

@@ -235,9 +235,14 @@ def _pump(host: Inspector, batches: Iterator[SourcedBatch], pipeline: Pipeline, 
         if opts.quiet and pipeline.rules is None and pipeline.condition is None:
             pipeline.stats.events += len(batch)  # nothing to print or to match: no per-event work
         else:
-            lines = pipeline.lines(batch)
-            if lines and not opts.quiet:
-                out.write("\n".join(lines) + "\n")
+            mark = pipeline.stats.mark()
+            try:
+                lines = pipeline.lines(batch)
+                if lines and not opts.quiet:
+                    out.write("\n".join(lines) + "\n")
+            except KeyboardInterrupt:  # what the summary counts is what was printed
+                pipeline.stats.restore(mark)
+                raise
         count += len(batch)
         tick()
         if reporter is not None:

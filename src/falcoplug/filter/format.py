@@ -10,14 +10,14 @@ behaves so; a format without it still renders ``<NA>`` here, see :meth:`OutputFo
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from . import ast
 from .compiler import CompiledOperand, compile_operand
 from .errors import FilterError
-from .fields import BoundField, FieldInfo, FieldResolver, ValueSource
+from .fields import FT_BOOL, FT_BYTEBUF, FT_IPADDR, FT_IPNET, BoundField, FieldInfo, FieldResolver, ValueSource
 from .parser import parse_operand
 from .render import NA, render_json, render_text
 
@@ -54,6 +54,33 @@ class OutputFormat:
 
     def text(self, values: ValueSource) -> str:
         return self._render(values.value)
+
+    def column_renderer(self) -> Callable[[Sequence[Sequence[Any]]], list[str]] | None:
+        """For a format of plain fields (no transformer): a renderer of a whole batch, given one
+        column of values per field of :attr:`fields`, that gives the same lines as :meth:`text`
+        (``None`` for other formats). Each token's texts are made for the whole column, then the
+        lines are assembled by one ``str.format`` per line."""
+        parts: list[str] = []
+        columns: list[tuple[int, FieldInfo, int]] = []
+        index = {id(f): i for i, f in enumerate(self.fields)}
+        for token in self.tokens:
+            op = token.operand
+            if op is None:
+                parts.append(token.literal.replace("{", "{{").replace("}", "}}"))
+                continue
+            if not isinstance(op.node, ast.Field) or len(op.fields) != 1 or token.info is None:
+                return None
+            parts.append("{}")
+            columns.append((index[id(op.fields[0])], token.info, token.width))
+        template = "".join(parts)
+
+        def render(values: Sequence[Sequence[Any]]) -> list[str]:
+            texts = [_text_column(info, width, values[i]) for i, info, width in columns]
+            if not texts:
+                return [template.format()] * (len(values[0]) if values else 0)
+            return list(map(template.format, *texts))
+
+        return render
 
     def render(self, getter: Callable[[Any], Any]) -> str:
         return self._render(getter)
@@ -180,6 +207,20 @@ def _try_compile(
         return compile_operand(node, resolver, cache)
     except FilterError:
         return None
+
+
+# Types whose text is not ``str(value)`` (see render._scalar_text); the others convert in one loop.
+_SPECIAL_TEXT_TYPES = frozenset({FT_BOOL, FT_IPADDR, FT_IPNET, FT_BYTEBUF})
+
+
+def _text_column(info: FieldInfo, width: int, column: Sequence[Any]) -> list[str]:
+    if not info.is_list and info.ftype not in _SPECIAL_TEXT_TYPES:
+        texts = [NA if v is None else str(v) for v in column]
+    else:
+        texts = [render_text(info, v) for v in column]
+    if width:
+        texts = [t.ljust(width)[:width] for t in texts]
+    return texts
 
 
 def _make_renderer(tokens: list[Token]) -> Callable[[Callable[[Any], Any]], str]:
