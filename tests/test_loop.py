@@ -136,3 +136,18 @@ def test_summary_counts_what_was_printed(loop_lib):
     assert "Events matching the filter" not in result.stderr  # no -f: no such line
     result = run(loop_lib, "count=100,batch=3", "-q", "--summary", "-f", "loop.index < 10")
     assert "Events matching the filter: 10" in result.stderr
+
+
+@pytest.mark.parametrize("env", CORES)
+def test_failing_extract_fields_calls_are_reported(env):
+    """ext.fail's call returns FAILURE for every 5th event: <NA>, one warning, counted; fatal with --strict."""
+    src, ext = str(build_plugin("source_plugin")), str(build_plugin("extractor_plugin"))
+    base = [sys.executable, "-m", "falcoplug", "run", "-p", f"{src}|{{}}|count=20", "-p", ext, "-o", "%evt.num %ext.fail"]
+    envs = {**os.environ, **env}
+    result = subprocess.run([*base, "--summary"], capture_output=True, text=True, timeout=60, env=envs)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:2] == ["1 <NA>", "2 ok1"]
+    assert "Extraction failures: 4" in result.stderr
+    assert result.stderr.count("extraction of field ext.fail failed: extract_fields returned FAILURE") == 1
+    strict = subprocess.run([*base, "--strict"], capture_output=True, text=True, timeout=60, env=envs)
+    assert strict.returncode == 1 and "ext.fail failed" in strict.stderr

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..backend import Extractor, FieldRequest
 from ..errors import PluginError
 from ..events import EventBatch
+from ..framework import extraction_errors
 from . import host
 from .constants import UINT64_MAX, FieldType, Rc
 from .ffi import fastpath, ffi
@@ -135,6 +136,10 @@ class CExtractor(Extractor):
         ))  # fmt: skip
         if out.one_per_call:
             self.plugin.extract_one_field_per_call = True
+        failures = ffi.unpack(out.failures, len(self.fields))
+        if any(failures):
+            for j, count in enumerate(failures):
+                self._report_failures(j, count)
         if status == ExtractStatus.INTERRUPTED:  # Python's handler raises as soon as this returns
             n = int(out.ncounts) // max(1, len(self.fields))
         elif status != ExtractStatus.OK:
@@ -149,6 +154,16 @@ class CExtractor(Extractor):
             for col in columns:
                 col.extend([None] * (len(batch) - n))
         return columns
+
+    def _report_failures(self, j: int, count: int) -> None:
+        """Calls for field ``j`` that returned FAILURE: no value (as in libsinsp), and reported to
+        the run (the message is the plugin's last error after the batch)."""
+        if not count:
+            return
+        name = self.plugin.get_name() or self.plugin.location
+        message = f"extract_fields returned FAILURE: {self.plugin.get_last_error() or 'no error message'}"
+        for _ in range(count):
+            extraction_errors.report(name, _field_text(self.fields[j]), "FAILURE", message)
 
     def _message(self, status: ExtractStatus) -> str:
         out = self._values
@@ -238,6 +253,8 @@ class CExtractor(Extractor):
             evt_input.evtnum = evtnums[i]
             for j, (cf, req) in enumerate(zip(self._cfields, self.fields)):
                 ok = self._call_one(fn, evt_input, j)
+                if not ok:
+                    self._report_failures(j, 1)
                 cols[j].append(None if not ok or cf.res_len == 0 else self._read_values(cf, req))
         return cols
 
@@ -327,6 +344,15 @@ class CExtractor(Extractor):
 
 # Addresses repeat a lot in real streams; ipaddress objects are immutable, so they can be shared.
 _IP_CACHE: dict[tuple[int, bytes], Any] = {}
+
+
+def _field_text(req: FieldRequest) -> str:
+    """The field as a format names it: ``name``, ``name[key]`` or ``name[index]``."""
+    if req.arg_key is not None:
+        return f"{req.name}[{req.arg_key}]"
+    if req.arg_index is not None:
+        return f"{req.name}[{req.arg_index}]"
+    return req.name
 
 
 def _kind(ftype: int) -> str:
