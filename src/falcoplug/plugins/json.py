@@ -71,10 +71,38 @@ _DECODER: Final = _json.JSONDecoder(parse_float=JsonFloat)
 _ENCODE: Final = _json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 
+# A UTF-16 surrogate escape, with the backslashes before it (an even run escapes itself, not the u)
+# and the escape after it, if any: where a surrogate may stand alone.
+_SURROGATE: Final = re.compile(r"(\\+)u([dD][89a-fA-F][0-9a-fA-F]{2})(\\u[0-9a-fA-F]{4})?")
+
+
+def _fastjson_surrogate(m: re.Match[str]) -> str:
+    """fastjson's reading of a surrogate escape: a valid pair is kept; a surrogate followed by
+    another escape gives U+FFFD for both (Go's ``utf16.DecodeRune``); a lone one stays as its
+    six characters of text (``\\ud800``), so no string holds a lone surrogate that no encoder
+    can write."""
+    slashes, code, after = m.groups()
+    if len(slashes) % 2 == 0:
+        return m.group()  # "\\u..." is a backslash then the letter u
+    if after is not None:
+        first, second = int(code, 16), int(after[2:], 16)
+        if 0xD800 <= first < 0xDC00 and 0xDC00 <= second < 0xE000:
+            return m.group()
+        return slashes[:-1] + "\ufffd"
+    return slashes + "\\u" + code
+
+
 def parse(data: bytes | str) -> Any:
-    """The JSON document in ``data`` (invalid UTF-8 becomes U+FFFD); raises ``ValueError``."""
+    """The JSON document in ``data``; raises ``ValueError`` (a document nested deeper than
+    Python's recursion allows included). As the Go plugins' fastjson reads it: invalid UTF-8
+    becomes U+FFFD and a lone surrogate escape stays as its text."""
     text = data.decode("utf-8", "replace") if isinstance(data, (bytes, bytearray)) else data
-    return _DECODER.decode(text)
+    if "\\u" in text:
+        text = _SURROGATE.sub(_fastjson_surrogate, text)
+    try:
+        return _DECODER.decode(text)
+    except RecursionError:
+        raise ValueError("too big depth for the nested JSON") from None
 
 
 # The last payload decoded and its document, as one tuple so that threads always see a matching pair.

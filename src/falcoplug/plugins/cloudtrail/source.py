@@ -12,6 +12,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import Any, Final
 
+from falcoplug.errors import ConfigError
 from falcoplug.sdk import EOF, EventWriter, Progress, SourceInstance, SourcePlugin, Status
 
 from .extract import _U64_MAX
@@ -21,8 +22,9 @@ MAX_RECORD_SIZE: Final = 256 * 1024
 GZIP_MAGIC: Final = b"\x1f\x8b"
 
 
-class CloudTrailError(Exception):
-    """An input the plugin cannot read (the message is the official plugin's where it has one)."""
+class CloudTrailError(ConfigError):
+    """An input the open params name that the plugin cannot read: a missing or empty path, a
+    remote input, a record over 256 KiB (the message is the official plugin's where it has one)."""
 
 
 # -- reading files -----------------------------------------------------------------------------

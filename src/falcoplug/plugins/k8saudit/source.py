@@ -1,95 +1,251 @@
-"""The file source and the open params: files, folders, and the webhook's URL (``source.go``)."""
+"""The file source and the open params: files, folders, FIFOs, standard input, and the webhook's
+URL (the Go plugin's ``source.go``)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
+import select
 import ssl
+import stat
+import sys
 import urllib.parse
 from collections.abc import Iterator
-from typing import Any, BinaryIO, Final
+from typing import Any, Final
 
-from falcoplug.sdk import EOF, EventWriter, Progress, SourceInstance, SourcePlugin, Status
+from falcoplug.sdk import EOF, TIMEOUT, EventWriter, Progress, SourceInstance, SourcePlugin, Status
 
-from ..json import MISSING, parse
 from .config import K8sAuditConfig
-from .decode import AuditDecoder
+from ..json import MISSING
+from .decode import AuditDecoder, _fast_parse
 from .webhook import AuditWebhookInstance, _WebhookServer
 
+STDIN: Final = "-"
+CHUNK: Final = 1 << 16
+IDLE_WAIT: Final = 0.05  # seconds a live input (FIFO, pipe, terminal) is waited for in one batch
+
+
+class _Idle:
+    """Yielded by a live input with nothing to read yet: the batch goes out as it is."""
+
+
+IDLE: Final = _Idle()
+TOO_LONG: Final = b"\0too long"  # a line over the limit (compared by identity, never as text)
+
+
+class LineReader:
+    """The lines of a file, a FIFO or a pipe, each at most ``limit`` bytes: memory stays under
+    ``limit`` plus one chunk whatever the input (``/dev/zero`` included). A longer line is given
+    as :data:`TOO_LONG` once and skipped up to its newline. A live input (not a regular file) is
+    waited for at most :data:`IDLE_WAIT` seconds at a time: :data:`IDLE` says it has nothing yet.
+    """
+
+    def __init__(self, fd: int, limit: int, live: bool) -> None:
+        self.fd = fd
+        self.limit = limit
+        self.live = live
+        self.read_bytes = 0
+
+    def _chunk(self) -> bytes | None:
+        """The next chunk; ``b""`` at the end; ``None`` when a live input has nothing yet."""
+        if self.live:
+            ready, _, _ = select.select([self.fd], [], [], IDLE_WAIT)
+            if not ready:
+                return None
+        try:
+            data = os.read(self.fd, CHUNK)
+        except BlockingIOError:
+            return None
+        self.read_bytes += len(data)
+        return data
+
+    def lines(self) -> Iterator[list[tuple[int, bytes]] | _Idle]:
+        """The ``(line number, line)`` pairs (without the newline) of each chunk read, or
+        :data:`IDLE` (a list per chunk: one generator step for hundreds of lines)."""
+        pending: list[bytes] = []  # the start of the current line, in pieces
+        size = 0
+        skipping = False  # inside a line already reported as too long
+        number = 0
+        limit = self.limit
+        while True:
+            data = self._chunk()
+            if data is None:
+                yield IDLE
+                continue
+            if not data:
+                if pending and not skipping:
+                    yield [(number + 1, b"".join(pending))]
+                return
+            parts = data.split(b"\n")
+            out: list[tuple[int, bytes]] = []
+            for part in parts[:-1]:
+                number += 1
+                if skipping:
+                    skipping = False
+                elif size + len(part) > limit:
+                    out.append((number, TOO_LONG))
+                else:
+                    out.append((number, b"".join(pending) + part if pending else part))
+                pending, size = [], 0
+            tail = parts[-1]
+            if skipping:
+                yield out or IDLE  # IDLE: a whole chunk of one endless line, the batch may go
+                continue
+            if tail:
+                if size + len(tail) > limit:
+                    out.append((number + 1, TOO_LONG))
+                    pending, size, skipping = [], 0, True
+                else:
+                    pending.append(tail)
+                    size += len(tail)
+            if out:
+                yield out
 
 
 class AuditFileInstance(SourceInstance):
-    """Audit events from files: JSON lines, or one JSON document per file."""
+    """Audit events from files, FIFOs or standard input: JSON lines, or JSON documents spread over
+    several lines (a pretty-printed EventList). Every payload is at most ``max_payload`` bytes
+    (``webhookMaxBatchSize``: a line is a batch as a POST body is)."""
 
-    def __init__(self, paths: list[str], decoder: AuditDecoder) -> None:
+    def __init__(self, paths: list[str], decoder: AuditDecoder, max_payload: int) -> None:
         self.paths = paths
         self.decoder = decoder
-        self.total = sum(os.path.getsize(p) for p in paths)
+        self.max_payload = max_payload
+        self.total = sum(os.path.getsize(p) for p in paths if p != STDIN and os.path.isfile(p))
         self.done = 0
+        self._reader: LineReader | None = None
         self._events = self._generate()
-        self._file: BinaryIO | None = None
         self._finished = False
 
-    def _generate(self) -> Iterator[tuple[bytes, int]]:
-        decode = self.decoder.events
+    def _generate(self) -> Iterator[tuple[bytes, int] | _Idle]:
         for path in self.paths:
-            with open(path, "rb") as file:  # noqa: PTH123
-                self._file = file
-                document_doc = self._whole_document(file)
-                if document_doc is not MISSING:
-                    text, doc = document_doc
-                    self.done += len(text)
-                    yield from decode(text, doc)
-                    continue
-                for line in file:
-                    self.done += len(line)
-                    line = line.rstrip(b"\n")
-                    if line.endswith(b"\r"):
-                        line = line[:-1]
-                    if line:
-                        yield from decode(line)
-            self._file = None
-        self.done = self.total
+            fd = self._open(path)
+            try:
+                live = not stat.S_ISREG(os.fstat(fd).st_mode)
+                self._reader = LineReader(fd, self.max_payload, live)
+                yield from self._read(self._reader, "<stdin>" if path == STDIN else path)
+            finally:
+                if self._reader is not None:
+                    self.done += self._reader.read_bytes
+                    self._reader = None
+                if path != STDIN:
+                    os.close(fd)
+        self.done = max(self.done, self.total)
+        self._finished = True
 
     @staticmethod
-    def _whole_document(file: BinaryIO) -> tuple[bytes, Any] | Any:
-        """``(text, document)`` when the file is one JSON document spread over several lines
-        (a pretty-printed EventList); :data:`MISSING` for JSON lines."""
-        first = file.readline()
-        while first and not first.strip():
-            first = file.readline()
-        file.seek(0)
-        stripped = first.strip()
-        if not stripped or stripped[:1] not in (b"{", b"["):
-            return MISSING
+    def _open(path: str) -> int:
+        if path == STDIN:
+            return sys.stdin.fileno()
+        # O_NONBLOCK: a FIFO without a writer yet opens at once (and is waited for in batches)
+        return os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+
+    def _read(self, reader: LineReader, name: str) -> Iterator[tuple[bytes, int] | _Idle]:
+        """The events of each JSON line or multi-line document (or :data:`IDLE`)."""
+        decode = self.decoder.events
+        held: list[tuple[int, bytes]] = []  # the lines of a document that does not end on its first line
+        held_size = 0
+        for chunk in reader.lines():
+            if chunk is IDLE:
+                yield IDLE
+                continue
+            for number, line in chunk:  # type: ignore[union-attr]
+                if line is TOO_LONG:
+                    yield from self._flush(held, name)
+                    held, held_size = [], 0
+                    self.decoder.drop((name, number), f"line longer than webhookMaxBatchSize ({self.max_payload} bytes)")
+                    continue
+                if line[-1:] == b"\r":
+                    line = line[:-1]
+                if held:
+                    held.append((number, line))
+                    held_size += len(line) + 1
+                    document = self._held_document(held, line)
+                    if document is not None:
+                        yield from decode(document[0], (name, held[0][0]), document[1])
+                        held, held_size = [], 0
+                    elif held_size > self.max_payload or _alone(line):
+                        yield from self._flush(held, name)
+                        held, held_size = [], 0
+                    continue
+                start = line[:1]
+                if start != b"{" and start != b"[":
+                    if not line.strip():
+                        continue
+                    start = line.lstrip()[:1]
+                if start == b"{" or start == b"[":
+                    try:
+                        doc = _fast_parse(line)
+                    except ValueError:  # maybe the first line of a multi-line document
+                        held, held_size = [(number, line)], len(line) + 1
+                        continue
+                    yield from decode(line, (name, number), doc)
+                    continue
+                yield from decode(line, (name, number), MISSING)
+        if held:
+            text = b"\n".join(line for _, line in held)
+            try:
+                doc = _fast_parse(text)
+            except ValueError:
+                yield from self._flush(held, name)
+            else:
+                yield from decode(text, (name, held[0][0]), doc)
+
+    @staticmethod
+    def _held_document(held: list[tuple[int, bytes]], line: bytes) -> tuple[bytes, Any] | None:
+        """``(text, document)`` of the held lines, when ``line`` closes the top level (``}`` or
+        ``]`` alone at the start of a line) and they parse."""
+        if line.rstrip() not in (b"}", b"]"):
+            return None
+        text = b"\n".join(part for _, part in held)
         try:
-            parse(stripped)
-            return MISSING  # the first line is a document of its own: JSON lines
+            return text, _fast_parse(text)
         except ValueError:
-            pass
-        text = file.read()
-        try:
-            doc = parse(text)
-        except ValueError:
-            file.seek(0)
-            return MISSING
-        return text, doc
+            return None
+
+    def _flush(self, held: list[tuple[int, bytes]], name: str) -> Iterator[tuple[bytes, int]]:
+        """The events of held lines taken one by one (they were JSON lines after all)."""
+        for number, line in held:
+            if line.strip():
+                yield from self.decoder.events(line, (name, number))
 
     def next_batch(self, events: EventWriter) -> Status | None:
         if self._finished:
             return EOF
         room = events.remaining
-        if events.extend(self._events) < room:
-            self._finished = True
-            return EOF
-        return None
+        taken = events.extend(itertools.takewhile(_not_idle, self._events))
+        if taken == room:
+            return None
+        if self._finished:
+            return None if taken else EOF
+        return None if taken else TIMEOUT  # a live input with nothing yet
 
     def progress(self) -> Progress:
-        pct = 100.0 * self.done / self.total if self.total else 100.0
-        return Progress(pct, f"{self.done}/{self.total} bytes")
+        done = self.done + (self._reader.read_bytes if self._reader is not None else 0)
+        if not self.total:
+            return Progress(100.0 if self._finished else 0.0, f"{done} bytes")
+        done = min(done, self.total)
+        return Progress(100.0 * done / self.total, f"{done}/{self.total} bytes")
 
     def close(self) -> None:
         self._events.close()  # closes the open file
+
+
+def _not_idle(item: object) -> bool:
+    return item is not IDLE
+
+
+def _alone(line: bytes) -> bool:
+    """Whether a line is a JSON document of its own that starts at column 0 (then the lines
+    held before it were JSON lines, not a multi-line document)."""
+    if line[:1] not in (b"{", b"["):
+        return False
+    try:
+        _fast_parse(line)
+    except ValueError:
+        return False
+    return True
 
 
 # -- open params ---------------------------------------------------------------------------------------------
@@ -132,10 +288,13 @@ class AuditSource(SourcePlugin):
         if scheme:
             raise ValueError(f'scheme "{scheme}" is not supported')
         path = params.strip()
-        if not os.path.exists(path):
+        if path == STDIN:
+            paths = [STDIN]
+        elif not os.path.exists(path):
             raise FileNotFoundError(f"stat {path}: no such file or directory")
-        paths = _folder_files(path) if os.path.isdir(path) else [path]
-        return AuditFileInstance(paths, self._decoder())
+        else:
+            paths = _folder_files(path) if os.path.isdir(path) else [path]
+        return AuditFileInstance(paths, self._decoder(), self.config.webhook_max_batch_size)
 
     def _open_webhook(self, params: str, tls: bool) -> AuditWebhookInstance:
         url = urllib.parse.urlsplit(params)
