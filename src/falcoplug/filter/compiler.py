@@ -34,11 +34,10 @@ from .fields import (
     ValueSource,
 )
 from .matching import PathMatcher, ascii_lower, glob_matcher, regex_matcher
-from .operators import LIST_OPERATORS, canonical, check_comparable
+from .operators import LIST_OPERATORS, canonical, check_comparable, parse_constant
 from .parser import DEFAULT_MAX_DEPTH, parse
 from .printer import as_string
 from .transformers import Typed
-from .values import parse_value
 
 _HOIST_EVERY = 24  # boolean nesting levels per generated helper: keeps Python's compiler happy
 _GUARD_TYPES = frozenset({FT_STRING, FT_UINT64, FT_RELTIME, FT_ABSTIME, FT_BOOL, FT_IPADDR})
@@ -292,6 +291,7 @@ class _Builder:
                     f"filter error: transformer '{name}' expects exactly one field or transformer"
                 )
             inner = self.operand(node.args[0])
+            _check_flag(inner.plain_field, "EPF_NO_TRANSFORMER", "does not support transformers")
             typed = transformers.single_result(name, inner.typed)
             return Operand(f"_t_{name}({inner.code})", typed)
         args = [self.operand(a) for a in node.args]
@@ -328,6 +328,10 @@ class _Builder:
         values = list(node.right.values) if isinstance(node.right, ast.ListValue) else [node.right.value]
         for value in values:
             self._value_warnings(op, value, node.right.pos)
+        validate = getattr(left.plain_field, "validate_value", None)
+        if validate is not None:
+            for value in values:
+                validate(value)
         if node.modifier is not None:
             return self._with_modifier(op, node.modifier, left, values)
         self._record_guard(node, op, left, values)
@@ -338,7 +342,7 @@ class _Builder:
         return f"(({t} := {left.code}) is not None and {cmp})"
 
     def _parse_values(self, op: str, typed: Typed, values: list[str]) -> list[Any]:
-        return [parse_value(v, typed.ftype, op) for v in values]
+        return [parse_constant(v, typed.ftype, op) for v in values]
 
     def _compare_const(self, op: str, typed: Typed, t: str, values: list[str]) -> str:
         """The comparison of a present value held in ``t`` with constants."""
@@ -366,7 +370,7 @@ class _Builder:
             return f"({self.const(glob_matcher(value, op == 'iglob'), 'm')}({t}) is not None)"
         if op == "regex":
             return f"({self.const(regex_matcher(value), 'r')}({t}) is not None)"
-        parsed = parse_value(value, ftype, op)
+        parsed = parse_constant(value, ftype, op)
         if ftype == FT_IPNET:
             net = self.const(parsed, "n")
             return f"_in_net({t}, {net})" if op == "=" else f"(not _in_net({t}, {net}))"
@@ -397,6 +401,9 @@ class _Builder:
 
     def _field_to_field(self, op: str, left: Operand, left_node: ast.Node, node: ast.Transformer) -> str:
         right = self.operand(node)
+        for inner in ast.fields_of(node):
+            bf, _ = self.bind(inner)
+            _check_flag(bf, "EPF_NO_RHS", "can't be used as a right-hand side field")
         if op in ("pmatch", "regex"):
             raise FilterError(
                 f"filter error: '{op}' operator does not support field values on its right-hand side"
@@ -476,6 +483,12 @@ class _Builder:
             return
         parsed = self._parse_values(op, left.typed, values)
         self.guards[id(node)] = Guard(bf, frozenset(parsed))
+
+
+def _check_flag(bf: BoundField | None, flag: str, problem: str) -> None:
+    """libsinsp's refusals for built-in fields flagged EPF_NO_TRANSFORMER / EPF_NO_RHS."""
+    if bf is not None and flag in bf.info.flags:
+        raise FilterError(f"field '{bf.info.name}' {problem}")
 
 
 def _regex_is_simple(value: str) -> bool:

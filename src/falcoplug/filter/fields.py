@@ -33,6 +33,19 @@ TYPE_NAMES = {
 }
 NUMERIC_TYPES = frozenset({FT_UINT64, FT_RELTIME, FT_ABSTIME})
 
+# The other libscap parameter types libsinsp's syscall fields use (``ppm_param_type`` codes).
+FT_INT16 = 2
+FT_INT32 = 3
+FT_INT64 = 4
+FT_UINT32 = 7
+FT_PORT = 22
+FT_DYNAMIC = 27
+FT_DOUBLE = 33
+TYPE_NAMES.update(
+    {FT_INT16: "int16", FT_INT32: "int32", FT_INT64: "int64", FT_UINT32: "uint32", FT_PORT: "port",
+     FT_DYNAMIC: "dynamic", FT_DOUBLE: "double"}
+)  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class FieldInfo:
@@ -49,6 +62,9 @@ class FieldInfo:
     properties: tuple[str, ...] = ()
     add_output: bool = False
     owner: str = ""  # the plugin's name, or "evt" for the framework's generic fields
+    # libsinsp's filtercheck flags (``EPF_*``) of a built-in field; plugin fields have none
+    flags: frozenset[str] = frozenset()
+    print_format: str = ""  # libsinsp's print format of a built-in field (``DEC``, ``ID``, ``NA``...)
 
     @property
     def arg_allowed(self) -> bool:

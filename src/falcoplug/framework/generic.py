@@ -102,34 +102,6 @@ GENERIC_FIELDS: dict[str, GenericField] = {
 }  # fmt: skip
 
 
-# libscap's names of the event codes plugin streams carry (the full table lives in libscap).
-EVENT_TYPE_NAMES: dict[int, str] = {
-    0: "syscall", 1: "syscall", 2: "open", 3: "open", 92: "getcwd", 93: "getcwd",
-    196: "scapevent", 197: "scapevent", 306: "openat", 307: "openat", 322: "pluginevent",
-    323: "pluginevent", 326: "openat2", 327: "openat2", 336: "open_by_handle_at",
-    337: "open_by_handle_at", 354: "useradded", 355: "useradded", 394: "inotify_init1",
-    395: "inotify_init1", 402: "asyncevent", 403: "asyncevent",
-}  # fmt: skip
-
-
-def event_type_name(e: Event) -> str | None:
-    """``evt.type``: the event's name, or for an async event (402) the name it carries."""
-    t = e.type
-    if t == PPME_ASYNCEVENT_E:
-        return e.async_name
-    return EVENT_TYPE_NAMES.get(t)
-
-
-# Fields of the syscall event class that make sense without a kernel driver (``syscall`` only).
-SYSCALL_FIELDS: dict[str, GenericField] = {
-    f.info.name: f
-    for f in (
-        _field("evt.type", FT_STRING, "The name of the event (e.g. 'open'); for an async event, its name.",
-               lambda c, e: event_type_name(e)),
-    )
-}  # fmt: skip
-
-
 def plugin_info_text(payload: bytes) -> str:
     """libsinsp's fallback for ``evt.plugininfo`` when the plugin has no ``event_to_string``."""
     head = payload[:50]

@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .. import syscall as syscall_source
 from ..backend import FieldRequest
 from ..errors import FieldError
+from ..filter.errors import FilterError
 from ..filter.fields import FT_STRING, FieldInfo
 from .fields import FieldArg, FieldArgError, bind_arg
-from .generic import GENERIC_FIELDS, SYSCALL_FIELDS, GenericField
+from .generic import GENERIC_FIELDS, GenericField
 
 if TYPE_CHECKING:
     from .plugin import Plugin
@@ -55,19 +57,29 @@ class PluginField:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class BoundGeneric:
-    """A generic ``evt.*`` field (they take no argument)."""
+    """A field libsinsp itself gives: a generic ``evt.*`` field (no argument), or a field of the
+    ``syscall`` source's catalogue (``written`` is then the reference as written, argument in)."""
 
     info: FieldInfo
     arg: str | None
     generic: GenericField
+    written: str = ""
+    async_names: frozenset[str] = frozenset()  # evt.type also accepts the loaded plugins' async events
 
     @property
     def text(self) -> str:
-        return self.info.name
+        return self.written or self.info.name
 
     @property
     def key(self) -> tuple[object, ...]:
-        return ("evt", self.info.name)
+        return ("evt", self.text)
+
+    def validate_value(self, value: str) -> None:
+        """libsinsp checks ``evt.type`` values against the event table's and syscalls' names."""
+        if self.info.name != "evt.type" or value in self.async_names:
+            return
+        if not syscall_source.is_event_type_name(value):
+            raise FilterError(f"unknown event type {value}")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -124,20 +136,24 @@ class SourceFields:
         if every_plugin:
             self.plugins += [p for p in extractors if not p.is_extract_compatible(source)]
         self._cache: dict[tuple[str, str | None], BoundField] = {}
-        # The syscall source also has the syscall event class's fields libsinsp can give without
-        # a driver (evt.type), ahead of plugin fields as the built-in classes come first.
         self.generic = dict(GENERIC_FIELDS)
-        if source == SYSCALL_SOURCE:
-            self.generic.update(SYSCALL_FIELDS)
+        # The syscall source also has libsinsp's whole syscall catalogue (process, fd, ...), ahead
+        # of plugin fields as libsinsp's own classes come first.
+        self.syscall = source == SYSCALL_SOURCE
+        self.async_names = frozenset().union(*(getattr(p, "async_events", frozenset()) for p in plugins))
 
     def fields(self) -> list[FieldInfo]:
         infos = [g.info for g in self.generic.values()]
+        if self.syscall:
+            infos.extend(syscall_source.syscall_fields().values())
         for plugin in self.plugins:
             infos.extend(plugin.fields)
         return infos
 
     def has_field(self, name: str) -> bool:
-        return name in self.generic or any(f.name == name for p in self.plugins for f in p.fields)
+        if name in self.generic or any(f.name == name for p in self.plugins for f in p.fields):
+            return True
+        return self.syscall and name in syscall_source.syscall_fields()
 
     def resolve(self, name: str, arg: str | None = None) -> BoundField:
         """Bind ``name`` (and its argument) or raise :class:`UnknownFieldError` / :class:`FieldArgError`."""
@@ -157,8 +173,20 @@ class SourceFields:
                     f"filter '{text}': {name} does not allow nor require an argument but one is provided: {arg}"
                 )
             return BoundGeneric(generic.info, None, generic)
+        if self.syscall:
+            try:
+                ref = syscall_source.resolve(name, arg)
+            except syscall_source.SyscallFieldError as exc:
+                if "nonexistent field" not in str(exc) or not self._is_plugin_field(name):
+                    raise
+            else:
+                getter = GenericField(ref.info, ref.get)
+                return BoundGeneric(ref.info, ref.arg, getter, ref.text, self.async_names)
         for plugin in self.plugins:
             for field_id, info in enumerate(plugin.fields):
                 if info.name == name:
                     return PluginField(info, arg, plugin, field_id, bind_arg(info, arg, text))
         raise UnknownFieldError(f"filter_check called with nonexistent field {text}")
+
+    def _is_plugin_field(self, name: str) -> bool:
+        return any(info.name == name for plugin in self.plugins for info in plugin.fields)

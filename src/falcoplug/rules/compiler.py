@@ -24,10 +24,22 @@ from ..filter import (
     compile_format,
     parse,
 )
+from ..syscall import SYSCALL_SOURCE
+from ..syscall.evttypes import EvttypeSearchError, matches_too_many
 from .collector import Collector, RuleLoadError, fail
 from .expansion import MacroResolution, exception_condition, resolve_list, resolve_macros, unsafe_na_check
 from .items import RuleInfo
-from .messages import UNUSED_LIST, UNUSED_MACRO, WARNING_UNSAFE_NA_CHECK
+from .messages import (
+    DEPRECATED_FIELDS,
+    UNUSED_LIST,
+    UNUSED_MACRO,
+    WARNING_EVT_DIR,
+    WARNING_NO_ENTER_EVENTS,
+    WARNING_NO_EVTTYPE,
+    WARNING_UNSAFE_NA_CHECK,
+    deprecated_field_title,
+    deprecated_in_output,
+)
 from .priority import Priority
 from .results import Context, ErrorCode, LoadResult, WarningCode
 
@@ -182,10 +194,13 @@ class _Compiler:
         output = self._output(output_text, info, resolver, bound)
         if output is None:
             return None
+        self._deprecated_in_output(output_text, info.output_ctx)
         extra = self._extra_fields(info, resolver, bound)
         filt = self._condition(condition, info, resolver, bound)
         if filt is None:
             return None
+        if info.source == SYSCALL_SOURCE and info.warn_evttypes and self._too_many_evttypes(filt.ast):
+            self.result.add_warning(WarningCode.LOAD_NO_EVTTYPE, WARNING_NO_EVTTYPE, info.ctx)
         return CompiledRule(
             name=info.name,
             source=info.source,
@@ -247,6 +262,7 @@ class _Compiler:
                     raise RuleLoadError(
                         ErrorCode.LOAD_ERR_COMPILE_OUTPUT, exc.message, info.output_ctx
                     ) from None
+                self._deprecated_in_output(fmt, info.output_ctx)
         return tuple(out)
 
     def _condition(
@@ -264,6 +280,7 @@ class _Compiler:
         node = resolution.node
         if unsafe_na_check(node):
             self.result.add_warning(WarningCode.LOAD_UNSAFE_NA_CHECK, WARNING_UNSAFE_NA_CHECK, cond_ctx)
+        self._deprecated_in_condition(node, condition, cond_ctx)
         try:
             filt = compile_filter(node, resolver, bound=bound)
         except FilterError as exc:
@@ -277,6 +294,34 @@ class _Compiler:
             where = cond_ctx.condition(warning.pos.idx, warning.pos.line, warning.pos.col, condition)
             self.result.add_warning(WarningCode.LOAD_COMPILE_CONDITION, warning.message, where)
         return filt
+
+    # Falco's warnings on deprecated fields and on rules that match too many event types ---------
+    def _deprecated_in_output(self, text: str, ctx: Context) -> None:
+        """Falco looks for each deprecated field's name anywhere in the output text."""
+        for name in DEPRECATED_FIELDS:
+            if name in text:
+                self.result.add_warning(
+                    WarningCode.LOAD_DEPRECATED_ITEM, deprecated_in_output(name), ctx, deprecated_field_title(name)
+                )
+
+    def _deprecated_in_condition(self, node: ast.Node, condition: str, cond_ctx: Context) -> None:
+        """One warning per deprecated field the condition uses (macros in), in Falco's order, at the
+        condition's own position (Falco gives these warnings no position inside the condition)."""
+        used = {f.name for f in ast.fields_of(node)}
+        where = cond_ctx.condition(0, 0, 0, condition)
+        for name in DEPRECATED_FIELDS:
+            if name in used:
+                message = WARNING_EVT_DIR if name == "evt.dir" else WARNING_NO_ENTER_EVENTS
+                self.result.add_warning(
+                    WarningCode.LOAD_DEPRECATED_ITEM, message, where, deprecated_field_title(name)
+                )
+
+    @staticmethod
+    def _too_many_evttypes(node: ast.Node) -> bool:
+        try:
+            return matches_too_many(node)
+        except EvttypeSearchError:
+            return False
 
     def warn_unused(self) -> None:
         for name, used in self.macro_used.items():

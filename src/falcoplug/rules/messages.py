@@ -38,3 +38,28 @@ WARNING_UNSAFE_NA_CHECK = (
 )
 UNUSED_MACRO = "Macro not referred to by any other rule/macro"
 UNUSED_LIST = "List not referred to by any other rule/macro"
+
+# Deprecated libsinsp fields, in Falco's ``deprecated_field`` order, and what Falco says of them.
+DEPRECATED_FIELDS = (
+    "evt.dir",
+    "evt.latency",
+    "evt.latency.s",
+    "evt.latency.ns",
+    "evt.latency.quantized",
+    "evt.latency.human",
+    "evt.wait_latency",
+)
+WARNING_EVT_DIR = (
+    "due to the drop of enter events, 'evt.dir = <' always evaluates to true, and 'evt.dir = >' always "
+    "evaluates to false. The rule expression can be simplified by removing the condition on 'evt.dir'"
+)
+WARNING_NO_ENTER_EVENTS = "field is not available due to the drop of enter events."
+WARNING_NO_EVTTYPE = "Rule matches too many evt.type values. This has a significant performance penalty."
+
+
+def deprecated_field_title(name: str) -> str:
+    return f"Used deprecated item: field '{name}'"
+
+
+def deprecated_in_output(name: str) -> str:
+    return f"usage of deprecated field '{name}' has been detected in the rule output"

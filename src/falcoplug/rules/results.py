@@ -190,6 +190,7 @@ class Problem:
     code: ErrorCode | WarningCode
     message: str
     context: Context
+    title: str = ""  # the text form's description when Falco names the item (deprecated fields)
 
     @property
     def is_error(self) -> bool:
@@ -211,8 +212,8 @@ class LoadResult:
     def add_error(self, code: ErrorCode, message: str, context: Context) -> None:
         self.errors.append(Problem(code, message, context))
 
-    def add_warning(self, code: WarningCode, message: str, context: Context) -> None:
-        self.warnings.append(Problem(code, message, context))
+    def add_warning(self, code: WarningCode, message: str, context: Context, title: str = "") -> None:
+        self.warnings.append(Problem(code, message, context, title))
 
     def as_summary_string(self) -> str:
         out = [f"{self.name}: " if self.name else ""]
@@ -236,7 +237,7 @@ class LoadResult:
             for p in problems:
                 out.append(p.context.as_string())
                 out.append("------\n" + p.context.snippet(contents) + "------\n")
-                out.append(f"{p.code.name} ({p.code.value}): {p.message}\n")
+                out.append(f"{p.code.name} ({p.title or p.code.value}): {p.message}\n")
         return "".join(out)
 
     def as_json(self, contents: Mapping[str, str]) -> dict[str, Any]:

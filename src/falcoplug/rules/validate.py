@@ -32,12 +32,20 @@ def validate_files(
     options: CompileOptions | None = None,
 ) -> Validation:
     """Load every file in order (into one collection, not stopping at errors, as ``falco -V``) and
-    render each file's result; unmet plugin requirements are a fatal error after the files."""
+    render each file's result.
+
+    As Falco, plugin requirements are checked after each file: an unmet one is a fatal error that
+    prints nothing else. An invalid file makes Falco fail with the whole summary (``Error: ...``)
+    on stderr, after the summary on stdout.
+    """
     loader = RulesLoader(sources, plugin_versions, options=options)
     for path in expand_paths(paths):
         loader.load_file(path)
+        requirement_error = loader.check_plugin_requirements()
+        if requirement_error is not None:
+            return Validation("", f"Error: {requirement_error}\n", False)
     stdout, stderr, ok = format_validation(loader.results, loader.contents, json_output=json_output)
-    requirement_error = loader.check_plugin_requirements()
-    if requirement_error is not None:
-        return Validation(stdout, stderr + requirement_error + "\n", False)
+    if not ok:
+        summary = stdout if not json_output else format_validation(loader.results, loader.contents)[0]
+        stderr += f"Error: {summary}"
     return Validation(stdout, stderr, ok)
