@@ -226,9 +226,10 @@ def _pump(host: Inspector, batches: Iterator[SourcedBatch], pipeline: Pipeline, 
           recorder: Recorder | None, tick: Callable[[], None]) -> None:  # fmt: skip
     out = sys.stdout
     reporter = _reporter([host], opts)
-    count = 0
+    count = 0  # events, or with a condition (-f) events that match it, as libsinsp counts -n
+    count_matches = pipeline.condition is not None and pipeline.rules is None
     for batch in batches:
-        if opts.max_events is not None and count + len(batch) > opts.max_events:
+        if opts.max_events is not None and not count_matches and count + len(batch) > opts.max_events:
             batch = head(batch, opts.max_events - count)
         if recorder is not None:
             recorder.write(batch)
@@ -238,12 +239,18 @@ def _pump(host: Inspector, batches: Iterator[SourcedBatch], pipeline: Pipeline, 
             mark = pipeline.stats.mark()
             try:
                 lines = pipeline.lines(batch)
+                if count_matches and opts.max_events is not None and count + len(lines) > opts.max_events:
+                    pipeline.stats.kept -= count + len(lines) - opts.max_events
+                    lines = lines[: opts.max_events - count]
                 if lines and not opts.quiet:
                     out.write("\n".join(lines) + "\n")
             except KeyboardInterrupt:  # what the summary counts is what was printed
                 pipeline.stats.restore(mark)
                 raise
-        count += len(batch)
+            if count_matches:
+                count += len(lines)
+        if not count_matches:
+            count += len(batch)
         tick()
         if reporter is not None:
             reporter.tick()
