@@ -151,3 +151,10 @@ def test_failing_extract_fields_calls_are_reported(env):
     assert result.stderr.count("extraction of field ext.fail failed: extract_fields returned FAILURE") == 1
     strict = subprocess.run([*base, "--strict"], capture_output=True, text=True, timeout=60, env=envs)
     assert strict.returncode == 1 and "ext.fail failed" in strict.stderr
+
+
+def test_max_events_with_a_filter_counts_matching_events(loop_lib):
+    """As libsinsp's -n: with -f, N events that match (peer-diffs #3)."""
+    result = run(loop_lib, "count=200,batch=7", "-f", "loop.index > 50", "-n", "3", "-o", "%loop.index", "--summary")
+    assert result.stdout.split() == ["51", "52", "53"]
+    assert "Events matching the filter: 3" in result.stderr
