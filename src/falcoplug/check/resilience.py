@@ -20,7 +20,7 @@ from .sandbox import ChildFailure, WorkerError
 from .session import Failure, Session
 
 CHUNK = 256
-MAX_FAILURES = 6
+MAX_FAILURES = 4
 LEAK_LIMIT = 16 << 20  # resident growth that is a leak...
 LEAK_PER_CALL = 1024  # ...when it is also this much per call on average
 
@@ -57,6 +57,7 @@ class FuzzState:
     values: int = 0
     no_value: int = 0
     crashed_fields: set[str] = field(default_factory=set)
+    crashed_events: set[int] = field(default_factory=set)  # evtnums of events that crashed a call
     bad: dict[str, tuple[str, Case]] = field(default_factory=dict)  # field -> first problem
     failures: int = 0
     systematic_total: int = 0
@@ -111,8 +112,9 @@ def fuzz_extraction(session: Session, report: Report, budget: Budget, seed: int,
         extra = [random_payload(rng, real) for _ in range(8)]
         batch = list(_cases(info, tgts, extra, rng, num))
         num += len(batch)
-        if not _run_cases(session, report, iter(batch), budget, state, save_dir, seed):
-            break
+        before = state.calls
+        if not _run_cases(session, report, iter(batch), budget, state, save_dir, seed) or state.calls == before:
+            break  # out of budget, or every field already failed
     _report_extraction(report, state, seed, tgts)
     return state
 
@@ -121,7 +123,7 @@ def _run_cases(session: Session, report: Report, cases: Iterator[Case], budget: 
                save_dir: Path, seed: int, count_systematic: bool = False) -> bool:  # fmt: skip
     """Run cases in chunks until they or the budget run out; False when it should stop."""
     while budget.left(state.started, state.calls) and state.failures < MAX_FAILURES:
-        chunk = [c for c in _take(cases, CHUNK) if c.request.name not in state.crashed_fields]
+        chunk = _take(cases, CHUNK, state)
         if not chunk:
             return True
         try:
@@ -134,7 +136,10 @@ def _run_cases(session: Session, report: Report, cases: Iterator[Case], budget: 
             case = chunk[bad_at]
             _child_failure(session, report, exc, case, save_dir, seed)
             state.failures += 1
-            state.crashed_fields.add(case.request.name)
+            # A hang is the field's doing; a crash is usually the event's, whichever field is asked.
+            if exc.kind == "hang":
+                state.crashed_fields.add(case.request.name)
+            state.crashed_events.add(case.evtnum)
             session.reset()
             cases = iter([*chunk[bad_at + 1 :], *cases])
             if count_systematic:
@@ -151,9 +156,12 @@ def _run_cases(session: Session, report: Report, cases: Iterator[Case], budget: 
     return False
 
 
-def _take(it: Iterator[Case], n: int) -> list[Case]:
+def _take(it: Iterator[Case], n: int, state: FuzzState) -> list[Case]:
+    """The next ``n`` cases, leaving out the fields and events that already made a call fail."""
     out = []
     for case in it:
+        if case.request.name in state.crashed_fields or case.evtnum in state.crashed_events:
+            continue
         out.append(case)
         if len(out) == n:
             break
@@ -195,7 +203,7 @@ def _last_line(text: str) -> str:
     return lines[-1][:200] if lines else ""
 
 
-def minimize(session: Session, case: Case, kind: str, attempts: int = 10, seconds: float = 8.0) -> Case:
+def minimize(session: Session, case: Case, kind: str, attempts: int = 8, seconds: float = 5.0) -> Case:
     """A smaller event that still fails the same way: halve the payload while it does."""
     started = time.monotonic()
     best = case

@@ -50,7 +50,8 @@ class WorkerError(Exception):
 def _context() -> Any:
     try:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["falcoplug.check._worker"])
+        # What every child needs, imported once in the server rather than once per child.
+        ctx.set_forkserver_preload(["falcoplug.check._worker", "falcoplug.framework.inprocess", "falcoplug.sdk"])
         return ctx
     except ValueError:  # pragma: no cover - platforms without forkserver
         return multiprocessing.get_context("spawn")
