@@ -21,6 +21,6 @@ class OptionalBuildExt(build_ext):
 
 
 setup(
-    cffi_modules=["src/falcoplug/abi/_fastpath_build.py:ffibuilder"],
+    cffi_modules=["src/falcoplug/abi/_fastpath_build.py:ffibuilder", "src/falcoplug/abi/_tables_build.py:ffibuilder"],
     cmdclass={"build_ext": OptionalBuildExt},
 )

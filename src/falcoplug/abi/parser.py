@@ -1,7 +1,10 @@
-"""The parse side of a C plugin: ``parse_event`` called for each event of a batch."""
+"""The parse side of a C plugin: ``parse_event`` called for each event of a batch, by Python
+(:class:`CParser`) or, for a whole batch across every parser, by the compiled loop
+(:func:`parse_compiled`, ``c/parse.c``)."""
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +12,7 @@ from ..backend import Parser
 from ..events import EventBatch
 from . import host
 from .ffi import ffi
+from .tables.compiled import address, tffi, tlib
 
 if TYPE_CHECKING:
     from .loader import CPluginBackend
@@ -70,3 +74,60 @@ class CParser(Parser):
         evt_input.evt = ffi.cast("ss_plugin_event*", self._pointer(buf) + offset)
         evt_input.evtnum = evtnum
         return int(self._fn(self.plugin._state, evt_input, self._input))
+
+
+# -- the compiled loop ----------------------------------------------------------------------------
+
+_SOURCES: dict[str, Any] = {}
+_TID_OFFSET = 8  # ss_plugin_event: ts (8), tid (8)
+
+
+def _u64(values: Sequence[int]) -> Any:
+    """A buffer of u64 values: arrays and 'Q' memoryviews as they are, anything else copied."""
+    if isinstance(values, array) and values.typecode == "Q":
+        return values
+    if isinstance(values, memoryview) and values.format == "Q":
+        return values
+    return array("Q", values)
+
+
+def parse_compiled(
+    batch: EventBatch, first_num: int, source: str, parsers: Sequence[tuple[Parser, bytes | None]], threads: Any,
+) -> bool:
+    """Parse a whole batch in C, event by event across ``parsers`` (each with its event-type
+    filter), after making the ``threads`` entry of each event's thread (``threads``: the host's
+    table for syscall events, else None). False when it cannot (not compiled, or a parser that is
+    not a C plugin's): the caller parses in Python. An error making a thread entry is raised."""
+    if tlib is None or not all(type(parser) is CParser for parser, _ in parsers):
+        return False
+    n = len(batch.offsets)
+    if not n:
+        return True
+    plan = tffi.new("fpt_parser[]", len(parsers))
+    keep = []
+    for slot, (parser, types) in zip(plan, parsers):
+        assert isinstance(parser, CParser)
+        slot.parse_event = tffi.cast("void*", address(parser._fn))
+        slot.state = tffi.cast("void*", address(parser.plugin._state))
+        slot.input = tffi.cast("void*", address(parser._input))
+        if types is not None:
+            buf = tffi.from_buffer("uint8_t[]", types)
+            keep.append(buf)
+            slot.type_ok, slot.ntypes = buf, len(types)
+    evtsrc = _SOURCES.get(source)
+    if evtsrc is None:
+        evtsrc = _SOURCES[source] = tffi.new("char[]", source.encode())
+    offsets = _u64(batch.offsets)
+    # The C borrows both: they stay referenced here for the whole call.
+    entries = threads._entries if threads is not None else None
+    ensure = threads.ensure if threads is not None else None
+    done = tlib.fpt_parse_batch(
+        plan, len(parsers), tffi.from_buffer("uint8_t[]", batch.data), tffi.from_buffer("uint64_t[]", offsets), n,
+        first_num, evtsrc,
+        tffi.NULL if entries is None else tffi.cast("void*", id(entries)),
+        tffi.NULL if ensure is None else tffi.cast("void*", id(ensure)),
+    )  # fmt: skip
+    if done < 0:  # making the thread entry of event -1 - done raised: raise it here, from Python
+        off = offsets[-1 - done]
+        threads.ensure(int.from_bytes(bytes(batch.data[off + _TID_OFFSET : off + _TID_OFFSET + 8]), "little", signed=True))
+    return True

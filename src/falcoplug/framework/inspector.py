@@ -537,6 +537,12 @@ class Inspector(GenericContext):
     def _parse_batch(self, sourced: SourcedBatch, parsers: list[tuple[Plugin, Parser, bytes | None]], syscall: bool) -> None:
         """Parse a whole batch before it is handed out, still event by event across parsers (a
         parser may read what the one before it wrote for the same event)."""
+        from ..abi.parser import parse_compiled  # the compiled loop (C plugins' parsers only)
+
+        pairs = [(parser, types) for _, parser, types in parsers]
+        threads = self.threads if syscall else None
+        if parse_compiled(sourced.events, sourced.first_num, sourced.source, pairs, threads):  # type: ignore[arg-type]
+            return
         if len(parsers) == 1 and not syscall:
             _, parser, types = parsers[0]
             parser.parse_batch(sourced.events, sourced.evtnums, sourced.source, types)  # type: ignore[arg-type]

@@ -272,6 +272,18 @@ class HostTable(Table):
     def check_key(self, key: Any) -> Any:
         return check_value(self.key_type, key)
 
+    def direct_entries(self) -> dict[Any, Entry] | None:
+        """The key -> entry dict, for the compiled table vtables (``abi/c/tables.c``) to look up
+        entries and read and write values in them directly, exactly as :meth:`get_entry`,
+        :meth:`read` and :meth:`write_checked` do (anything else they leave to these methods);
+        ``None`` for a subclass that changes one of them. The dict is never replaced."""
+        cls = type(self)
+        same = all(
+            getattr(cls, name) is getattr(HostTable, name)
+            for name in ("get_entry", "read", "write_checked", "store", "release", "__len__")
+        )
+        return self._entries if same else None
+
     # -- values ------------------------------------------------------------------------------
     def read(self, entry: Entry, field: Field) -> Any:
         if field.schema is not entry.schema:

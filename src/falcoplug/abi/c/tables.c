@@ -12,10 +12,19 @@
  * The GIL: callbacks come from plugin code, which runs with the GIL released (cffi releases it
  * around every C call) or inside fpt_parse_batch, which holds it for a whole batch. */
 
+#include <structmember.h>
+
 #define FPT_STRINGS 64
+#define FPT_HOLDS 8
+
+/* Entries a plugin holds: the first few in `holds` (no allocation: a plugin usually holds one or
+ * two entries at a time), more in OwnerTables.held, id(entry) -> [entry, count]. Both keep a
+ * reference to the entry, as libsinsp's shared_ptr. */
+typedef struct fpt_hold { PyObject* entry; uint64_t count; } fpt_hold;
 
 typedef struct fpt_owner {
-    PyObject* held;                   /* OwnerTables.held: id(entry) -> [entry, count] (borrowed) */
+    PyObject* held;                   /* OwnerTables.held (borrowed: never rebound) */
+    fpt_hold holds[FPT_HOLDS];
     PyObject* strings[FPT_STRINGS];   /* strings returned by reads, valid for a while after */
     uint32_t next_string;
 } fpt_owner;
@@ -49,6 +58,9 @@ static ss_plugin_table_fields_vtable_ext fpt_slow_fields;
 static void (*fpt_propagate)(ss_plugin_table_t* slow);  /* a foreign failure: copy the owner's error */
 static PyObject* fpt_values_name;
 static PyObject* fpt_schema_name;
+/* Where an entry type keeps `values` and `schema` (its __slots__), learned from the first entry. */
+static PyTypeObject* fpt_entry_type;
+static Py_ssize_t fpt_values_offset, fpt_schema_offset;
 
 void fpt_set_slow(ss_plugin_table_reader_vtable_ext* r, ss_plugin_table_writer_vtable_ext* w,
                   ss_plugin_table_fields_vtable_ext* f, void* propagate) {
@@ -137,24 +149,77 @@ static int fpt_value_data(fpt_owner* owner, int32_t type, PyObject* value, ss_pl
     }
 }
 
+static Py_ssize_t fpt_slot_offset(PyTypeObject* type, PyObject* name) {
+    PyObject* descr = PyObject_GetAttr((PyObject*)type, name);
+    if (descr == NULL) { PyErr_Clear(); return -1; }
+    Py_ssize_t offset = -1;
+    if (Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+        PyMemberDef* member = ((PyMemberDescrObject*)descr)->d_member;
+        if (member->type == T_OBJECT_EX) offset = member->offset;
+    }
+    Py_DECREF(descr);
+    return offset;
+}
+
+/* The entry's slot at `offset` (a new reference), or NULL when unset. */
+static PyObject* fpt_slot(PyObject* entry, Py_ssize_t offset) {
+    PyObject* value = *(PyObject**)((char*)entry + offset);
+    Py_XINCREF(value);
+    return value;
+}
+
 /* The entry's value list, if `field` may be used on it as is (same schema, value present). */
 static PyObject* fpt_values_for(PyObject* entry, const fpt_field* field) {
-    if (!fpt_names()) { PyErr_Clear(); return NULL; }
-    PyObject* schema = PyObject_GetAttr(entry, fpt_schema_name);
-    if (schema == NULL) { PyErr_Clear(); return NULL; }
-    Py_DECREF(schema);  /* the entry keeps it: only its identity is compared */
-    if (schema != field->schema) return NULL;
-    PyObject* values = PyObject_GetAttr(entry, fpt_values_name);
-    if (values == NULL) { PyErr_Clear(); return NULL; }
-    if (!PyList_CheckExact(values) || field->index >= PyList_GET_SIZE(values)) {
-        Py_DECREF(values);
-        return NULL;  /* a dynamic field this entry has no value for yet: its default, in Python */
+    PyObject *schema, *values;
+    if (fpt_entry_type == NULL && fpt_names()) {
+        PyTypeObject* type = Py_TYPE(entry);
+        Py_ssize_t vo = fpt_slot_offset(type, fpt_values_name), so = fpt_slot_offset(type, fpt_schema_name);
+        if (vo >= 0 && so >= 0) {
+            Py_INCREF(type);
+            fpt_entry_type = type;
+            fpt_values_offset = vo;
+            fpt_schema_offset = so;
+        }
+    }
+    if (Py_TYPE(entry) == fpt_entry_type) {
+        schema = fpt_slot(entry, fpt_schema_offset);
+        values = fpt_slot(entry, fpt_values_offset);
+    } else {
+        if (!fpt_names()) { PyErr_Clear(); return NULL; }
+        schema = PyObject_GetAttr(entry, fpt_schema_name);
+        values = schema != NULL ? PyObject_GetAttr(entry, fpt_values_name) : NULL;
+    }
+    Py_XDECREF(schema);  /* the entry keeps it: only its identity is compared */
+    if (schema == NULL || values == NULL || schema != field->schema || !PyList_CheckExact(values) ||
+        field->index >= PyList_GET_SIZE(values)) {
+        /* not this field's entry, or a dynamic field it has no value for yet (its default) */
+        PyErr_Clear();
+        Py_XDECREF(values);
+        return NULL;
     }
     return values;
 }
 
 /* Keep `entry` alive while the plugin holds its pointer: OwnerTables.hold, in C. */
-static int fpt_hold(fpt_owner* owner, PyObject* entry) {
+static int fpt_hold_entry(fpt_owner* owner, PyObject* entry) {
+    fpt_hold* free_slot = NULL;
+    for (int i = 0; i < FPT_HOLDS; i++) {
+        fpt_hold* h = &owner->holds[i];
+        if (h->entry == entry) { h->count++; return 1; }
+        if (h->entry == NULL && free_slot == NULL) free_slot = h;
+    }
+    if (free_slot != NULL) {
+        PyObject* key = PyLong_FromVoidPtr(entry);
+        int in_dict = key != NULL ? PyDict_Contains(owner->held, key) : -1;
+        Py_XDECREF(key);
+        if (in_dict == 0) {  /* (else: more holds of an entry that overflowed into the dict) */
+            Py_INCREF(entry);
+            free_slot->entry = entry;
+            free_slot->count = 1;
+            return 1;
+        }
+        PyErr_Clear();
+    }
     PyObject* key = PyLong_FromVoidPtr(entry);
     if (key == NULL) return 0;
     PyObject* record = PyDict_GetItemWithError(owner->held, key);
@@ -183,6 +248,16 @@ static int fpt_hold(fpt_owner* owner, PyObject* entry) {
 
 /* OwnerTables.release, in C (an entry not held is ignored, as there). */
 static void fpt_release_held(fpt_owner* owner, void* entry) {
+    for (int i = 0; i < FPT_HOLDS; i++) {
+        fpt_hold* h = &owner->holds[i];
+        if (h->entry == (PyObject*)entry) {
+            if (--h->count == 0) {
+                h->entry = NULL;
+                Py_DECREF((PyObject*)entry);
+            }
+            return;
+        }
+    }
     PyObject* key = PyLong_FromVoidPtr(entry);
     if (key == NULL) { PyErr_Clear(); return; }
     PyObject* record = PyDict_GetItemWithError(owner->held, key);
@@ -205,7 +280,7 @@ static void fpt_release_held(fpt_owner* owner, void* entry) {
 
 void fpt_owner_hold(fpt_owner* owner, void* entry) {
     GIL_ENTER;
-    fpt_hold(owner, (PyObject*)entry);
+    fpt_hold_entry(owner, (PyObject*)entry);
     GIL_LEAVE;
 }
 
@@ -218,6 +293,10 @@ void fpt_owner_release(fpt_owner* owner, void* entry) {
 void fpt_owner_clear(fpt_owner* owner) {
     GIL_ENTER;
     for (uint32_t i = 0; i < FPT_STRINGS; i++) Py_CLEAR(owner->strings[i]);
+    for (int i = 0; i < FPT_HOLDS; i++) {
+        Py_CLEAR(owner->holds[i].entry);
+        owner->holds[i].count = 0;
+    }
     GIL_LEAVE;
 }
 
@@ -259,7 +338,7 @@ static ss_plugin_table_entry_t* fpt_get_table_entry(ss_plugin_table_t* t, const 
         if (k != NULL) {
             entry = PyDict_GetItemWithError(a->entries, k);
             Py_DECREF(k);
-            if (entry != NULL && !fpt_hold(a->owner, entry)) entry = NULL;
+            if (entry != NULL && !fpt_hold_entry(a->owner, entry)) entry = NULL;
         }
         PyErr_Clear();
         GIL_LEAVE;

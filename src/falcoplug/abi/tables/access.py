@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import deque
 from typing import Any
 
 from ..ffi import ffi
+from .compiled import COMPILED, KIND_FOREIGN, KIND_HOST, KIND_SLOW, entry_ptr, tffi, tlib, tptr
 from .foreign import ForeignTable
 from .values import _MEMBER, NULL, ST
+
+# Host tables whose keys the compiled vtables look up themselves (others: the Python callbacks).
+_INT_KEYS = frozenset({ST.INT8, ST.INT16, ST.INT32, ST.INT64, ST.UINT8, ST.UINT16, ST.UINT32, ST.UINT64})
 
 # -- per-owner state ------------------------------------------------------------------------------
 
@@ -25,9 +30,20 @@ class OwnerTables:
         self.strings: deque[Any] = deque(maxlen=256)  # valid "until the next table call", and then some
         self.infos: tuple[Any, list[Any]] | None = None
         self.lock = threading.Lock()
+        # Compiled, the C record keeps the first few holds and ``held`` the others, both updated
+        # under the GIL by C (Python goes through it too); ``held`` is never rebound (C borrows it).
+        self.c: Any = None
+        if COMPILED:
+            memory = tffi.new("char[]", tlib.fpt_owner_size())
+            self.c = tffi.cast("fpt_owner*", memory)
+            tlib.fpt_owner_init(self.c, tffi.cast("void*", id(self.held)))
+            weakref.finalize(self, _clear_owner, memory)  # the finalizer keeps the memory alive
 
     def hold(self, entry: Any) -> Any:
         """Keep ``entry`` alive while the plugin holds its pointer (libsinsp keeps a shared_ptr)."""
+        if self.c is not None:
+            tlib.fpt_owner_hold(self.c, tffi.cast("void*", id(entry)))
+            return entry_ptr(entry)
         key = id(entry)
         with self.lock:
             record = self.held.get(key)
@@ -35,10 +51,13 @@ class OwnerTables:
                 self.held[key] = [entry, 1]
             else:
                 record[1] += 1
-        return _entry_handle(entry)
+        return entry_ptr(entry)
 
-    def release(self, entry: Any) -> None:
-        key = id(entry)
+    def release(self, key: int) -> None:
+        """Give back one hold of the entry at address ``key`` (an entry not held is ignored)."""
+        if self.c is not None:
+            tlib.fpt_owner_release(self.c, tffi.cast("void*", key))
+            return
         with self.lock:
             record = self.held.get(key)
             if record is not None:
@@ -52,6 +71,11 @@ class OwnerTables:
         return buf
 
 
+def _clear_owner(memory: Any) -> None:
+    """Drop the strings the compiled reads kept for an owner that is gone."""
+    tlib.fpt_owner_clear(tffi.cast("fpt_owner*", memory))
+
+
 def owner_tables(owner: Any) -> OwnerTables:
     state = owner.tables_state
     if state is None:
@@ -62,7 +86,7 @@ def owner_tables(owner: Any) -> OwnerTables:
 class TableAccess:
     """A table as one owner sees it: what a ``ss_plugin_table_t*`` given to a plugin points to."""
 
-    __slots__ = ("owner", "state", "table", "foreign", "handle", "cname", "fieldinfos", "checked_write")
+    __slots__ = ("owner", "state", "table", "foreign", "handle", "slow", "c", "cname", "fieldinfos", "checked_write")
 
     def __init__(self, owner: Any, table: Any) -> None:
         self.owner = owner
@@ -71,9 +95,32 @@ class TableAccess:
         self.foreign = isinstance(table, ForeignTable)
         # host tables take C values as they are (typed by the union); others check them
         self.checked_write = getattr(table, "write_checked", None) or table.write
-        self.handle = ffi.new_handle(self)
+        self.slow = ffi.new_handle(self)  # what the Python callbacks receive
         self.cname = ffi.new("char[]", table.name.encode())
         self.fieldinfos: tuple[Any, list[Any]] | None = None
+        self.c: Any = None
+        self.handle = self.slow if not COMPILED else self._compiled()
+
+    def _compiled(self) -> Any:
+        """The ``fpt_access`` the compiled vtables work from (c/tables.c)."""
+        c = self.c = tffi.new("fpt_access*")
+        c.kind = KIND_SLOW
+        c.key_type = int(self.table.key_type)
+        c.slow = tptr(self.slow)
+        c.name = tptr(self.cname)
+        c.owner = self.state.c
+        if self.foreign:
+            c.kind = KIND_FOREIGN
+            c.table = tptr(self.table.ptr)
+            c.reader = tptr(self.table.reader)
+            c.writer = tptr(self.table.writer)
+        else:
+            direct = getattr(self.table, "direct_entries", None)
+            entries = direct() if direct is not None else None
+            if entries is not None and self.table.key_type in _INT_KEYS:
+                c.kind = KIND_HOST
+                c.entries = tffi.cast("void*", id(entries))  # the table keeps its dict for good
+        return ffi.cast("ss_plugin_table_t*", int(tffi.cast("uintptr_t", c)))
 
 
 def access_handle(owner: Any, table: Any) -> Any:
@@ -83,20 +130,6 @@ def access_handle(owner: Any, table: Any) -> Any:
     if access is None:
         access = cache[id(owner)] = TableAccess(owner, table)
     return access.handle
-
-
-def _entry_handle(entry: Any) -> Any:
-    handle = entry._c
-    if handle is None:
-        handle = entry._c = ffi.new_handle(entry)
-    return handle
-
-
-def _field_handle(field: Any) -> Any:
-    handle = field._c
-    if handle is None:
-        handle = field._c = ffi.new_handle(field)
-    return handle
 
 
 def value_to_c(data: Any, state_type: int, value: Any, keep: OwnerTables) -> None:

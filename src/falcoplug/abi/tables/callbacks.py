@@ -7,7 +7,8 @@ from typing import Any
 from ...backend import TableError
 from ..constants import Rc
 from ..ffi import ffi
-from .access import OwnerTables, TableAccess, _entry_handle, _field_handle, access_handle, owner_tables, value_to_c
+from .access import TableAccess, owner_tables, value_to_c
+from .compiled import COMPILED, address, entry_of, entry_ptr, field_of, field_ptr, tlib, tptr
 from .foreign import ForeignTable
 from .values import _TYPE_NAMES, NULL, ST, U64_ERROR, _decode, _key, _text, value_from_c
 
@@ -55,7 +56,7 @@ def _get_field(t: Any, name: Any, state_type: int) -> Any:
             return access.table.fwd_get_field(access.owner, name, state_type)
         if name == NULL:
             raise TableError("null field name")
-        return _field_handle(access.table.get_field(_decode(name), state_type))
+        return field_ptr(access.table.get_field(_decode(name), state_type))
     except Exception as exc:
         _fail(access, exc)
         return NULL
@@ -75,7 +76,7 @@ def _add_field(t: Any, name: Any, state_type: int) -> Any:
             raise TableError(f"can't add dynamic field of type table: {_decode(name)}")
         if access.foreign:
             return access.table.fwd_add_field(access.owner, name, state_type)
-        return _field_handle(access.table.add_field(_decode(name), state_type))
+        return field_ptr(access.table.add_field(_decode(name), state_type))
     except Exception as exc:
         _fail(access, exc)
         return NULL
@@ -134,8 +135,8 @@ def _read_field(t: Any, e: Any, f: Any, out: Any) -> int:
             return access.table.fwd_read(access.owner, e, f, out)
         if e == NULL or f == NULL:
             raise TableError("null entry or field")
-        field = ffi.from_handle(f)
-        value = access.table.read(ffi.from_handle(e), field)
+        field = field_of(f)
+        value = access.table.read(entry_of(e), field)
         if field.type == ST.TABLE and value is None:
             access.owner.set_error("")
             return Rc.FAILURE
@@ -155,9 +156,8 @@ def _release_entry(t: Any, e: Any) -> None:
         if access.foreign:
             access.table.fwd_release(e)
             return
-        entry = ffi.from_handle(e)
-        access.table.release(entry)
-        access.state.release(entry)
+        access.table.release(entry_of(e))  # alive: the plugin still holds it
+        access.state.release(address(e))
     except Exception as exc:
         _fail(access, exc)
 
@@ -176,7 +176,7 @@ def _iterate(t: Any, it: Any, state: Any) -> int:
         if it == NULL:
             raise TableError("null iterator function")
         for entry in access.table.entries():
-            if not it(state, _entry_handle(entry)):
+            if not it(state, entry_ptr(entry)):
                 return 0
         return 1
     except Exception as exc:
@@ -230,7 +230,7 @@ def _create_entry(t: Any) -> Any:
         state = owner_tables(access.owner)
         with state.lock:
             state.created[id(entry)] = entry
-        return _entry_handle(entry)
+        return entry_ptr(entry)
     except Exception as exc:
         _fail(access, exc)
         return NULL
@@ -239,9 +239,8 @@ def _create_entry(t: Any) -> Any:
 def _take_created(access: Any, e: Any, what: str) -> Any:
     """The entry behind ``e`` if this owner created it and has not added or destroyed it yet."""
     state = owner_tables(access.owner)
-    entry = ffi.from_handle(e) if e != NULL else None
     with state.lock:
-        found = state.created.pop(id(entry), None) if entry is not None else None
+        found = state.created.pop(address(e), None) if e != NULL else None
     if found is None:
         raise TableError(f"{what} called on entry not created by create_table_entry")
     return found
@@ -294,10 +293,10 @@ def _write_field(t: Any, e: Any, f: Any, value: Any) -> int:
             return access.table.fwd_write(access.owner, e, f, value)
         if e == NULL or f == NULL or value == NULL:
             raise TableError("null entry, field or value")
-        field = ffi.from_handle(f)
+        field = field_of(f)
         if field.type == ST.TABLE:
             raise TableError("writing to table fields is currently not supported")
-        access.checked_write(ffi.from_handle(e), field, value_from_c(value, field.type))
+        access.checked_write(entry_of(e), field, value_from_c(value, field.type))
         return Rc.SUCCESS
     except Exception as exc:
         _fail(access, exc)
@@ -378,6 +377,14 @@ def _add_table(o: Any, table_input: Any) -> int:
         return Rc.FAILURE
 
 
+@ffi.callback("void(ss_plugin_table_t*)", onerror=lambda *e: None)
+def _propagate(t: Any) -> None:
+    """A plugin-owned table's operation failed in the compiled forwarding: the owner's error."""
+    if t != NULL:
+        access = ffi.from_handle(t)
+        access.table._propagate(access.owner)
+
+
 # -- the vtables ------------------------------------------------------------------------------------
 
 
@@ -406,35 +413,64 @@ def fill_writer(v: Any) -> None:
     v.write_entry_field = _write_field
 
 
+_READER = ("get_table_name", "get_table_size", "get_table_entry", "read_entry_field")
+_WRITER = (
+    "clear_table", "erase_table_entry", "create_table_entry", "destroy_table_entry", "add_table_entry",
+    "write_entry_field",
+)  # fmt: skip
+_FIELDS = ("list_table_fields", "get_table_field", "add_table_field")
+
+
+def _copy(dst: Any, src: Any, names: tuple[str, ...]) -> None:
+    for name in names:
+        setattr(dst, name, getattr(src, name))
+
+
 class TableVtables:
-    """The vtables every init, extract, parse and capture-listen input points to (one per process)."""
+    """The vtables every init, extract, parse and capture-listen input points to (one per process).
+
+    Compiled (``c/tables.c``), plugins call C functions that serve host tables' hot operations and
+    forward plugin-owned tables, and call the Python callbacks above (``slow_*``) for the rest;
+    else they call the Python callbacks directly."""
 
     def __init__(self) -> None:
         self.fields_ext = ffi.new("ss_plugin_table_fields_vtable_ext*")
         self.reader_ext = ffi.new("ss_plugin_table_reader_vtable_ext*")
         self.writer_ext = ffi.new("ss_plugin_table_writer_vtable_ext*")
-        fill_fields(self.fields_ext)
-        fill_reader(self.reader_ext, ext=True)
-        fill_writer(self.writer_ext)
+        self.slow_fields = ffi.new("ss_plugin_table_fields_vtable_ext*")
+        self.slow_reader = ffi.new("ss_plugin_table_reader_vtable_ext*")
+        self.slow_writer = ffi.new("ss_plugin_table_writer_vtable_ext*")
+        fill_fields(self.slow_fields)
+        fill_reader(self.slow_reader, ext=True)
+        fill_writer(self.slow_writer)
+        if COMPILED:
+            tlib.fpt_set_slow(tptr(self.slow_reader), tptr(self.slow_writer), tptr(self.slow_fields), tptr(_propagate))
+            tlib.fpt_fill_fields(tptr(self.fields_ext))
+            tlib.fpt_fill_reader(tptr(self.reader_ext))
+            tlib.fpt_fill_writer(tptr(self.writer_ext))
+        else:
+            ffi.memmove(self.fields_ext, self.slow_fields, ffi.sizeof("ss_plugin_table_fields_vtable_ext"))
+            ffi.memmove(self.reader_ext, self.slow_reader, ffi.sizeof("ss_plugin_table_reader_vtable_ext"))
+            ffi.memmove(self.writer_ext, self.slow_writer, ffi.sizeof("ss_plugin_table_writer_vtable_ext"))
 
     def init_tables_input(self) -> Any:
         tables = ffi.new("ss_plugin_init_tables_input*")
         tables.list_tables = _list_tables
         tables.get_table = _get_table
         tables.add_table = _add_table
-        fill_fields(tables.fields)
+        _copy(tables.fields, self.fields_ext, _FIELDS)
         tables.fields_ext = self.fields_ext
         tables.reader_ext = self.reader_ext
         tables.writer_ext = self.writer_ext
         return tables
 
     def fill_extract_input(self, extract_input: Any) -> None:
-        fill_reader(extract_input.table_reader, ext=False)
+        _copy(extract_input.table_reader, self.reader_ext, _READER)
         extract_input.table_reader_ext = self.reader_ext
 
     def fill_parse_input(self, parse_input: Any) -> None:
-        fill_reader(parse_input.table_reader, ext=False)
-        fill_writer(parse_input.table_writer)
+        _copy(parse_input.table_reader, self.reader_ext, _READER)
+        _copy(parse_input.table_writer, self.writer_ext, _WRITER)
         parse_input.table_reader_ext = self.reader_ext
         parse_input.table_writer_ext = self.writer_ext
 
