@@ -26,7 +26,8 @@ re-raises :data:`INTERRUPTS`.
 
 from __future__ import annotations
 
-from typing import Final
+import signal
+from typing import Final, NoReturn
 
 
 class FalcoplugError(Exception):
@@ -89,3 +90,23 @@ class BatchFullError(PluginError, OverflowError):
 # Ctrl-C is the user's, not the plugin's: it is never turned into a plugin failure (a host across
 # a C boundary catches it at its own edge). A plugin's own sys.exit() is a plugin failure.
 INTERRUPTS: Final = (KeyboardInterrupt,)
+
+_signals_received = 0
+
+
+def stop_signal(signum: int, frame: object) -> NoReturn:
+    """A signal handler for SIGINT and SIGTERM that stops a run with ``KeyboardInterrupt`` and
+    remembers that a signal came: with it installed, a ``KeyboardInterrupt`` no signal explains
+    was raised by plugin code, and :func:`is_user_interrupt` says so."""
+    global _signals_received  # noqa: PLW0603 - signals are process-wide
+    _signals_received += 1
+    raise KeyboardInterrupt
+
+
+def is_user_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` is the user's interrupt, to let pass through plugin code, rather than a
+    plugin failure. Without :func:`stop_signal` installed for SIGINT, every KeyboardInterrupt is
+    taken for the user's: there is no telling one raised by plugin code from a Ctrl-C."""
+    if not isinstance(exc, INTERRUPTS):
+        return False
+    return _signals_received > 0 or signal.getsignal(signal.SIGINT) is not stop_signal

@@ -76,6 +76,7 @@
  *   INIT_SCHEMA_TYPE=N     the schema type it reports (default 1 = SS_PLUGIN_SCHEMA_JSON)
  *   INIT_FAIL              init returns its state with rc FAILURE, last error "init failed on purpose"
  *   INIT_NULL_STATE        init returns NULL with rc FAILURE
+ *   INIT_NULL_SUCCESS      init returns NULL with rc SUCCESS (a host must refuse it)
  *   INIT_ECHO_CONFIG       init returns its state with rc FAILURE and the last error
  *                          "config=<the config it received>" (to observe what the host passes)
  *
@@ -246,6 +247,10 @@ ss_plugin_t* plugin_init(const ss_plugin_init_input* in, ss_plugin_rc* rc) {
 	(void)in;
 #ifdef INIT_NULL_STATE
 	*rc = SS_PLUGIN_FAILURE;
+	return NULL;
+#endif
+#ifdef INIT_NULL_SUCCESS
+	*rc = SS_PLUGIN_SUCCESS;
 	return NULL;
 #endif
 	s = calloc(1, sizeof(*s));

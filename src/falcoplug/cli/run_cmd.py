@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import click
 
 from ..abi.loop import watch_signals
-from ..errors import ConfigError
+from ..errors import ConfigError, stop_signal
 from ..filter import FilterError
 from ..events import EventBatch
 from ..framework import extraction_errors
@@ -206,11 +206,11 @@ def _stop_on_sigterm() -> None:
     signal also stops the compiled loops after the plugin call they are in (a plugin blocked in
     ``extract_fields`` would otherwise be called again for the next event)."""
 
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, stop)
+        # stop_signal remembers that a signal came: a KeyboardInterrupt raised by plugin code is
+        # then a plugin failure, not a quiet end. The handlers are restored when the command ends.
+        previous = {sig: signal.signal(sig, stop_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        click.get_current_context().call_on_close(lambda: [signal.signal(s, h) for s, h in previous.items()])
         watch_signals()
 
 

@@ -282,6 +282,10 @@ class Plugin:
         text = self.validate_config(text)
         with_tables = bool(self.capabilities & (Capability.PARSING | Capability.EXTRACTION))
         has_state, rc = self.backend.init(text, self.owner, with_tables)
+        if rc == Rc.SUCCESS and not has_state:
+            # Success without a state: every later call would pass the plugin NULL. Refused here,
+            # and the plugin stays uninitialized, so that no entry point is ever called with it.
+            raise PluginError("could not initialize plugin: init returned SUCCESS but no plugin state (NULL)", plugin=self.name)
         self.initialized = True
         self.init_config = text
         if rc != Rc.SUCCESS:

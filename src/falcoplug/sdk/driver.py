@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..backend import FieldRequest, Metric
-from ..errors import INTERRUPTS, ConfigError
+from ..errors import ConfigError, is_user_interrupt
 from .async_events import Emitter
 from .constants import Rc
 from .describe import Description, describe
@@ -59,9 +59,10 @@ class PluginDriver:
 
     # -- errors --------------------------------------------------------------------------------------
     def fail(self, context: str, exc: BaseException | str) -> None:
-        """Record a failure as the last error (and log its traceback at debug level). Ctrl-C is
-        re-raised instead: every entry point catches what plugin code raises and passes it here."""
-        if isinstance(exc, INTERRUPTS):
+        """Record a failure as the last error (and log its traceback at debug level). The user's
+        Ctrl-C is re-raised instead (see :func:`~falcoplug.errors.is_user_interrupt`): every entry
+        point catches what plugin code raises and passes it here."""
+        if is_user_interrupt(exc):
             raise exc
         text = exc if isinstance(exc, str) else _describe_error(exc)
         self.last_error = f"{context}: {text}" if context else text
@@ -301,6 +302,9 @@ class InstanceDriver:
             status = self.instance.next_batch(self.writer)
         except BaseException as exc:  # noqa: BLE001 - the events written so far are still delivered
             self.driver.fail("next_batch", exc)
+            self._overfilled()  # a batch also overfilled: that is the error reported
+            return Rc.FAILURE
+        if self._overfilled():
             return Rc.FAILURE
         if status is None:
             return Rc.SUCCESS if self.writer.items else Rc.TIMEOUT
@@ -311,6 +315,16 @@ class InstanceDriver:
             return Rc.EOF
         self.driver.fail("next_batch", f"returned {status!r}; expected None, TIMEOUT or EOF")
         return Rc.FAILURE
+
+    def _overfilled(self) -> bool:
+        """A batch grown past its capacity behind the writer's back (``items.append``): refused
+        whole, as a C plugin's ``nevts`` above the capacity would be."""
+        n, capacity = len(self.writer.items), self.writer.capacity
+        if n <= capacity:
+            return False
+        self.writer.items.clear()
+        self.driver.fail("next_batch", f"wrote {n} events into a batch of capacity {capacity}")
+        return True
 
     def progress(self) -> tuple[int, str | None]:
         try:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Final, TypeVar
 
 from ..backend import FieldRequest
-from ..errors import INTERRUPTS
+from ..errors import is_user_interrupt
 from .constants import FIELD_TYPE_NAMES, FieldType
 from .event import Event
 from .fieldtypes import ValueType, pack_ip, strip_optional, value_type
@@ -391,7 +391,7 @@ class ExtractPlan:
         return lines
 
     def _fail(self, j: int, exc: BaseException) -> None:
-        if isinstance(exc, INTERRUPTS):  # Ctrl-C is the user's, not the plugin's
+        if is_user_interrupt(exc):  # Ctrl-C is the user's, not the plugin's
             raise exc
         self._on_error(self._names[j], exc)
         return None
