@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import signal
 import sys
 import threading
@@ -27,7 +28,7 @@ from ..rules import AppendOutput, Priority, validate_files
 from ..rules.alerts import Alert
 from ..rules.loader import expand_paths
 from .config import FALCO_VERSION, FalcoConfig
-from .errors import FalcoError
+from .errors import FalcoError, FalcoRuntimeError
 from .listing import describe_rules, list_fields, plugin_info_text, plugins_text
 from .outputs import (FileOutput, HttpOutput, HttpSettings, Message, Output, OutputError, Outputs, ProgramOutput,
                       StdoutOutput, SyslogOutput)  # fmt: skip
@@ -172,7 +173,9 @@ class App:
         if path is None:
             path = "/etc/falco/falco.yaml"
             if not os.path.exists(path):
-                raise FalcoError(f"Error reading config file ({path}): the file does not exist (give one with -c)")
+                raise FalcoError(f"Could not find configuration file at {path} (give one with -c)")
+        elif not os.path.exists(path):
+            raise FalcoError(f"Could not find configuration file at {path}")
         self.config = FalcoConfig.load(path, opts.overrides)
         c = self.config
         self.log = Log(c.bool("log_stderr", False) or opts.verbose)
@@ -198,8 +201,9 @@ class App:
         names = Counter(p.name for _, p in self.loaded)
         for name, count in names.items():
             if count > 1:
-                raise FalcoError(f"cannot register plugin {name} in inspector: found another plugin with name {name}. "
-                                 "Aborting.")  # fmt: skip
+                location = next(p.location for _, p in self.loaded if p.name == name)
+                raise FalcoRuntimeError(f"cannot register plugin {location} in inspector: found another plugin "
+                                        f"with name {name}. Aborting.")  # fmt: skip
         for spec, plugin in self.loaded:
             self.log.info(f"Loaded plugin '{plugin.name}@{plugin.version}' from file {plugin.location}")
             try:
@@ -211,7 +215,7 @@ class App:
         for spec, plugin in self.loaded:
             if name in (plugin.name, spec.name, spec.location):
                 return plugin
-        raise FalcoError(f"can't find plugin with name or path '{name}'")
+        raise FalcoError(f"can't find plugin and print its info: {name}")
 
     def rules_paths(self) -> list[str]:
         paths = list(self.opts.rules) or self.config.rules_files()
@@ -375,6 +379,11 @@ class App:
                 stats.add(alert)
                 text = alert.json_line() if settings.json_output else alert.text
                 outputs.handle(Message(text, alert.rule.priority, alert.rule.name, settings.json_output))
+        except FalcoError:
+            outputs.close()  # as Falco: the counts of what ran, then the error
+            sys.stdout.write("\n".join(stats.lines(rules)) + "\n")
+            sys.stdout.flush()
+            raise
         except KeyboardInterrupt:
             self.log.info("SIGINT received, exiting...")
         finally:
@@ -382,7 +391,8 @@ class App:
                 timer.cancel()
             stopper.stop()
             outputs.close()
-            signal.signal(signal.SIGTERM, previous) if previous is not None else None
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
         elapsed = time.monotonic() - started
         events = sum(p.stats.events for p in pipelines)
         if self.opts.verbose:
@@ -395,11 +405,7 @@ class App:
             for line in format_metrics(collect(self.hosts)):
                 sys.stderr.write(line + "\n")
             sys.stderr.write(f"falco.outputs_queue_num_drops {outputs.drops}\n")
-        lines = []
-        if replay and SYSCALL_SOURCE in sources:
-            lines += ["Syscall event drop monitoring:", "   - event drop detected: 0 occurrences",
-                      "   - num times actions taken: 0"]  # fmt: skip
-        lines += stats.lines(rules) + outputs.summary_lines()
+        lines = stats.lines(rules) + outputs.summary_lines()
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
         return 0
@@ -448,7 +454,7 @@ class App:
         try:
             host.open(plugin, spec.open_params or "")
         except FalcoplugError as exc:
-            raise FalcoError(_plain(exc)) from None
+            raise FalcoError(_plain(exc, plugin.name)) from None
 
     def _single(self, host: Inspector, pipeline: Pipeline, json_fields: bool, stopper: _Stopper) -> Iterator[Alert]:
         _prepare(pipeline)
@@ -617,8 +623,12 @@ def _on_sigterm(stopper: _Stopper) -> Any:
     return signal.signal(signal.SIGTERM, stop)
 
 
-def _plain(exc: BaseException) -> str:
-    return str(exc)
+def _plain(exc: BaseException, plugin: str | None = None) -> str:
+    """The plugin's own words, as Falco shows them (without falcoplug's "could not open plugin X: ")."""
+    text = str(exc)
+    if plugin is not None:
+        text = re.sub(rf"^could not open plugin {re.escape(plugin)}: ", "", text)
+    return text
 
 
 def _stringify(node: Any) -> Any:

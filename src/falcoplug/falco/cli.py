@@ -189,6 +189,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "falco") -> int:
             return 0
         opts.cmdline = shlex.join([prog, *args])
         return run(opts)
+    except FalcoError as exc:
+        sys.stdout.flush()
+        sys.stderr.write(exc.line() + "\n")
+        return 1
     except FalcoplugError as exc:
         sys.stdout.flush()
         sys.stderr.write(f"Error: {exc}\n")

@@ -12,7 +12,7 @@ from ..errors import FalcoplugError
 from ..framework.inspector import Inspector
 from ..framework.plugin import SYSCALL_SOURCE, Plugin
 from ..pipeline import Rules
-from .errors import FalcoError
+from .errors import FalcoError, FalcoRuntimeError
 
 # libsinsp's names of the field types (its PT_* names without the prefix)
 _TYPES = {"string": "CHARBUF", "bytebuf": "BYTEBUF"}
@@ -56,7 +56,7 @@ def _plugin_text(plugin: Plugin) -> str:
 
 
 def plugins_text(plugins: Sequence[Plugin]) -> str:
-    return f"{len(plugins)} Plugins Loaded:\n\n" + "".join(_plugin_text(p) + "\n" for p in plugins)
+    return f"{len(plugins)} Plugins Loaded:\n\n" + "".join(_plugin_text(p) + "\n" for p in plugins) + "\n"
 
 
 def plugin_info_text(plugin: Plugin) -> str:
@@ -178,7 +178,7 @@ def _class_json(c: dict[str, Any]) -> dict[str, Any]:
 def describe_rules(rules: Rules, name: str | None, as_json: bool) -> str:
     loaded = [r for r in rules.loader.rules if name is None or r.name == name]
     if name is not None and not loaded:
-        raise FalcoError(f'Rule "{name}" is not loaded')
+        raise FalcoRuntimeError(f'Rule "{name}" is not loaded')
     if as_json:
         return json.dumps(_rules_json(rules, loaded), separators=(",", ":")) + "\n"
     out = [f"{'Rule':<50} Description\n", f"{'----':<50} -----------\n"]

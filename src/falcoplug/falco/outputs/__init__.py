@@ -46,6 +46,7 @@ class Outputs:
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max(capacity, 0))
         self._reported: set[tuple[str, str]] = set()
         self._slow: set[str] = set()
+        self._closed = False
         self._worker = threading.Thread(target=self._run, name="falcoplug-outputs", daemon=True)
         self._worker.start()
 
@@ -89,7 +90,10 @@ class Outputs:
                         f"output_timeout ({self.timeout * 1000:.0f} ms)")  # fmt: skip
 
     def close(self) -> None:
-        """Deliver what is queued, then close every channel."""
+        """Deliver what is queued, then close every channel (once)."""
+        if self._closed:
+            return
+        self._closed = True
         self._queue.put(_STOP)
         self._worker.join()
         for channel in self.channels:
