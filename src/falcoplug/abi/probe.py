@@ -138,8 +138,12 @@ def _strings(array: Any, n: int, req: ProbeRequest) -> ProbeValue:
         raw = ffi.string(ptr)
         try:
             values.append(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            return ProbeValue(problem=f"a string that is not valid UTF-8 for {req.name}: {raw[:48]!r}", array=_addr(array))
+        except UnicodeDecodeError as exc:
+            bad = raw[max(0, exc.start - 16) : exc.end + 16]
+            return ProbeValue(
+                problem=f"a string that is not valid UTF-8 for {req.name} (byte {exc.start} of {len(raw)}: ...{bad!r}...)",
+                array=_addr(array),
+            )
         storage.append(_addr(ptr))
     return ProbeValue(values, array=_addr(array), storage=storage)
 

@@ -26,6 +26,7 @@ from .loading import metadata_rules, registration_rules
 # Slots of the shared array: the input being processed, the monotonic start time of the plugin call
 # in progress (0 when none), and the child's address-space size in bytes.
 SLOT_INDEX, SLOT_STARTED, SLOT_VMSIZE, SLOT_BASE = 0, 1, 2, 3
+ADDRESS_SPACE_SLACK = 16 << 30
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -42,9 +43,12 @@ def serve(conn: Any, shared: Any, output: str, memory_limit: int) -> None:
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
-    shared[SLOT_BASE] = float(vm_sizes()[0])
+    size, resident = vm_sizes()
+    shared[SLOT_BASE] = float(resident)
     if memory_limit > 0:
-        limit = int(shared[SLOT_BASE]) + memory_limit
+        # The parent watches resident memory against ``memory_limit``; the address-space limit is
+        # only a backstop, far above it, because Go runtimes reserve gigabytes they never touch.
+        limit = size + memory_limit + ADDRESS_SPACE_SLACK
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     worker = Worker(shared)
     while True:
@@ -78,6 +82,7 @@ class Worker:
         self.plugin: Plugin | None = None
         self.handle: Any = None
         self.extractors: dict[Any, Any] = {}
+        self.listening = False
 
     def _begin(self, index: int) -> None:
         self.shared[SLOT_INDEX] = float(index)
@@ -241,6 +246,9 @@ class Worker:
 
     def op_parse(self, events: Sequence[bytes], source: str, first: int) -> int:
         assert self.plugin is not None
+        if self.plugin.has_capture_listening and not self.listening:
+            self.plugin.capture_open()  # libsinsp opens the capture before any event is parsed
+            self.listening = True
         parser = self.plugin.parser()
         for i, event in enumerate(events):
             self._begin(first + i)
@@ -306,6 +314,8 @@ class Worker:
             try:
                 if self.handle is not None:
                     self.plugin.backend.close(self.handle)
+                if self.listening:
+                    self.plugin.capture_close()
                 self.plugin.destroy()
             except Exception:  # noqa: BLE001, S110 - leaving anyway
                 pass

@@ -158,8 +158,8 @@ def valid_request(field_id: int, field: dict[str, Any]) -> ProbeRequest:
     """The plainest request libsinsp would send for the field (an argument only where required)."""
     arg = field.get("arg") or {}
     base = {"field_id": field_id, "name": field["name"], "ftype": field["ftype"], "is_list": bool(field.get("isList"))}
-    if arg.get("isRequired"):
-        return ProbeRequest(**base, arg_index=0) if arg.get("isIndex") else ProbeRequest(**base, arg_key=b"a")
+    if arg.get("isRequired"):  # index 1: an index 0 is an odd argument for some fields (a divisor)
+        return ProbeRequest(**base, arg_index=1) if arg.get("isIndex") else ProbeRequest(**base, arg_key=b"a")
     return ProbeRequest(**base)
 
 
@@ -181,9 +181,17 @@ class Target:
     types: tuple[int, ...]
 
 
-def events_for(rng: random.Random, target: Target, items: Sequence[Payload]) -> Iterator[tuple[bytes, str]]:
-    """Events of the target: plugin events carry the payloads; syscall events get random params."""
+def events_for(
+    rng: random.Random, target: Target, items: Sequence[Payload], syscalls: Sequence[bytes] = ()
+) -> Iterator[tuple[bytes, str]]:
+    """Events of the target: plugin events carry the payloads; syscall events are the real ones
+    (from sourcing or ``--with``) then random parameters on each accepted type."""
     if target.source == "syscall":
+        accepted = set(target.types)
+        for i, event in enumerate(e for e in syscalls if int.from_bytes(e[20:22], "little") in accepted):
+            if i == 8:
+                break
+            yield event, f"real syscall event {i + 1}"
         for t in target.types[:16]:
             yield syscall_event(rng, t), f"a random syscall event of type {t}"
         return

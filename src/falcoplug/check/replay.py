@@ -12,16 +12,17 @@ import tempfile
 from typing import Any
 
 from .report import Report, Status
+from .resilience import gist
 from .sandbox import ChildFailure, Limits, Sandbox, WorkerError
 
 
 def field_refs(fields: list[dict[str, Any]]) -> list[str]:
-    """Every field as an output names it; required arguments get a plain one (index 0, key 'a')."""
+    """Every field as an output names it; required arguments get a plain one (index 1, key 'a')."""
     refs = []
     for f in fields:
         arg = f.get("arg") or {}
         if arg.get("isRequired"):
-            refs.append(f"{f['name']}[0]" if arg.get("isIndex") else f"{f['name']}[a]")
+            refs.append(f"{f['name']}[1]" if arg.get("isIndex") else f"{f['name']}[a]")
         else:
             refs.append(f["name"])
     return refs
@@ -48,7 +49,7 @@ def _run(report: Report, limits: Limits, spec: dict[str, Any], refs: list[str], 
         try:
             return box.call("record", spec, refs, path, total=timeout)
         except ChildFailure as exc:
-            report.add("replay", Status.FAIL, f"{exc.kind} during {what}", f"{exc.detail} in {exc.op}: {exc.output[-300:]}")
+            report.add("replay", Status.FAIL, f"{exc.kind} during {what}", f"{exc.detail} in {exc.op}: {gist(exc.output)}")
         except WorkerError as exc:
             report.add("replay", Status.WARN, f"{what} could not run", str(exc),
                        "give a working source: --open-params, or --with SOURCE_PLUGIN")  # fmt: skip

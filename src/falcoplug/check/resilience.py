@@ -58,6 +58,7 @@ class FuzzState:
     no_value: int = 0
     crashed_fields: set[str] = field(default_factory=set)
     crashed_events: set[int] = field(default_factory=set)  # evtnums of events that crashed a call
+    crashed_requests: dict[Any, int] = field(default_factory=dict)  # request -> crashes it caused
     bad: dict[str, tuple[str, Case]] = field(default_factory=dict)  # field -> first problem
     failures: int = 0
     systematic_total: int = 0
@@ -83,11 +84,12 @@ def targets(info: dict[str, Any], types: dict[str, Any], id_of_source: dict[str,
     return out
 
 
-def _cases(info: dict[str, Any], tgts: Sequence[Target], items: Sequence[Payload], rng: random.Random, first_num: int) -> Iterator[Case]:
+def _cases(info: dict[str, Any], tgts: Sequence[Target], items: Sequence[Payload], rng: random.Random, first_num: int,
+           syscalls: Sequence[bytes] = ()) -> Iterator[Case]:  # fmt: skip
     reqs = [r for i, f in enumerate(info["fields"]) for r, _ in requests_for(i, f)]
     num = first_num
     for target in tgts:
-        for event, what in events_for(rng, target, items):
+        for event, what in events_for(rng, target, items, syscalls):
             num += 1
             for req in reqs:
                 yield Case(event, num, target.source, req, f"{what} ({target.source})")
@@ -104,7 +106,7 @@ def fuzz_extraction(session: Session, report: Report, budget: Budget, seed: int,
                    "the plugin's extract event types exclude plugin events and it does not read syscalls")
         return state
     items = payloads(rng, real)
-    systematic = list(_cases(info, tgts, items, rng, 0))
+    systematic = list(_cases(info, tgts, items, rng, 0, session.syscall_events))
     state.systematic_total = len(systematic)
     _run_cases(session, report, iter(systematic), budget, state, save_dir, seed, count_systematic=True)
     num = len(systematic) + 1
@@ -140,6 +142,7 @@ def _run_cases(session: Session, report: Report, cases: Iterator[Case], budget: 
             if exc.kind == "hang":
                 state.crashed_fields.add(case.request.name)
             state.crashed_events.add(case.evtnum)
+            state.crashed_requests[case.request] = state.crashed_requests.get(case.request, 0) + 1
             session.reset()
             cases = iter([*chunk[bad_at + 1 :], *cases])
             if count_systematic:
@@ -162,6 +165,8 @@ def _take(it: Iterator[Case], n: int, state: FuzzState) -> list[Case]:
     for case in it:
         if case.request.name in state.crashed_fields or case.evtnum in state.crashed_events:
             continue
+        if case.request in state.crashed_requests:
+            continue  # this field and argument crashed already: another event would say nothing new
         out.append(case)
         if len(out) == n:
             break
@@ -191,15 +196,19 @@ def _child_failure(session: Session, report: Report, exc: ChildFailure, case: Ca
         "resilience", Status.FAIL,
         f"{exc.detail.split(' (')[0]} in extract_fields on {case.what}",
         f"field {request_text(case.request)}; smallest failing event: {len(small.event)} bytes, saved to {path}"
-        + (f"; the plugin printed: {_last_line(exc.output)}" if exc.output else ""),
+        + (f"; the plugin printed: {gist(exc.output)}" if exc.output else ""),
         "an extractor receives arbitrary data (other plugins' events, truncated or random payloads): "
         "check lengths and types before reading, and return no value (res_len 0) for what it cannot read",
         field=case.request.name, input=str(path), kind=exc.kind,
     )  # fmt: skip
 
 
-def _last_line(text: str) -> str:
-    lines = [ln for ln in text.splitlines() if ln.strip()]
+def gist(text: str) -> str:
+    """The telling line of what a dying plugin printed: a Go panic or fatal error, else the last line."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    for line in lines:
+        if line.startswith(("panic:", "fatal error:", "runtime error:")):
+            return line[:200]
     return lines[-1][:200] if lines else ""
 
 
@@ -258,7 +267,10 @@ def save_input(save_dir: Path, plugin: str, exc: ChildFailure, case: Case, seed:
 def _report_extraction(report: Report, state: FuzzState, seed: int, tgts: Sequence[Target]) -> None:
     sources = ", ".join(sorted({t.source for t in tgts}))
     coverage = f"{state.systematic_done} of {state.systematic_total} systematic calls"
-    if state.systematic_done < state.systematic_total:
+    if state.failures >= MAX_FAILURES:
+        report.add("resilience", Status.WARN, f"fuzzing stopped after {state.failures} failing calls",
+                   f"{coverage}; seed {seed}", "fix the failures above, then check again")  # fmt: skip
+    elif state.systematic_done < state.systematic_total:
         report.add("resilience", Status.WARN, "the budget ran out before every field met every kind of input",
                    f"{coverage}; seed {seed}", "give a larger --budget")  # fmt: skip
     if not report.failures("resilience"):
@@ -279,7 +291,7 @@ def fuzz_parsing(session: Session, report: Report, budget: Budget, seed: int, re
         return
     rng = random.Random(seed + 1)
     tgts = targets(session.info, session.types, id_of_source, "parse")
-    events = [(e, what, t.source) for t in tgts for e, what in events_for(rng, t, payloads(rng, real))]
+    events = [(e, what, t.source) for t in tgts for e, what in events_for(rng, t, payloads(rng, real), session.syscall_events)]
     started = time.monotonic()
     while time.monotonic() - started < (budget.seconds or 5) / 3 and len(events) < 2000:
         extra = random_payload(rng, real)
@@ -346,7 +358,7 @@ def check_shared_storage(session: Session, report: Report, real: Sequence[bytes]
         report.add("memory", Status.PASS, "results are Python objects, copied by the host",
                    "storage sharing across fields cannot happen in-process; it is checked on the built library")
         return
-    tgts = [t for t in targets(info, session.types, id_of_source, "extract")]
+    tgts = targets(info, session.types, id_of_source, "extract")
     if not tgts:
         return
     from .inputs import k8s_sample
@@ -355,17 +367,18 @@ def check_shared_storage(session: Session, report: Report, real: Sequence[bytes]
     reqs = [valid_request(i, f) for i, f in enumerate(fields)]
     pairs = [(ProbeRequest(i, f["name"], f["ftype"], bool(f.get("isList")), arg_key=k), ProbeRequest(i, f["name"], f["ftype"], bool(f.get("isList")), arg_key=k2))
              for i, f in enumerate(fields) if (f.get("arg") or {}).get("isKey") for k, k2 in [(b"/kind", b"/verb")]]  # fmt: skip
-    pairs += [(ProbeRequest(i, f["name"], f["ftype"], bool(f.get("isList")), arg_index=0), ProbeRequest(i, f["name"], f["ftype"], bool(f.get("isList")), arg_index=1))
+    pairs += [(ProbeRequest(i, f["name"], f["ftype"], bool(f.get("isList")), arg_index=1), ProbeRequest(i, f["name"], f["ftype"], bool(f.get("isList")), arg_index=2))
               for i, f in enumerate(fields) if (f.get("arg") or {}).get("isIndex") and not (f.get("arg") or {}).get("isKey")]  # fmt: skip
     pairs += [(r, r) for r, f in zip(reqs, fields) if not (f.get("arg") or {}).get("isRequired")][:3]
     samples = [*real[:6], k8s_sample(), b'{"kind":"Event","verb":"get","a":"x"}']
     across: dict[tuple[str, str], str] = {}
     same: dict[str, str] = {}
     for t in tgts[:1]:
-        for n, payload in enumerate(samples):
-            event = plugin_event(payload, t.plugin_id) if t.source != "syscall" else None
-            if event is None:
-                break
+        if t.source == "syscall":
+            events = [e for e in session.syscall_events if int.from_bytes(e[20:22], "little") in t.types][:8]
+        else:
+            events = [plugin_event(payload, t.plugin_id) for payload in samples]
+        for n, event in enumerate(events):
             try:
                 _compare(session, event, 1000 + n, t.source, reqs, across, same=False)
                 for a, b in pairs:

@@ -15,10 +15,10 @@ from .registry import check_registry, load_registry
 from .release import check_release, manifest, read_manifest
 from .replay import check_replay
 from .report import Report, Status
-from .resilience import Budget, check_leak, check_shared_storage, fuzz_extraction, fuzz_parsing
+from .resilience import Budget, gist, check_leak, check_shared_storage, fuzz_extraction, fuzz_parsing
 from .sandbox import ChildFailure, Limits, Sandbox, WorkerError
 from .session import Session
-from .sourcing import check_open_params, check_sourcing
+from .sourcing import check_open_params, check_sourcing, split_events
 
 ALL_CHECKS = ("loading", "isolation", "resilience", "memory", "replay", "release", "registry", "sourcing")
 
@@ -97,12 +97,17 @@ def _run(report: Report, session: Session, options: CheckOptions, seed: int) -> 
             params = suggestions[0] if suggestions else ""
         # The plugin's own events feed the other checks even when the sourcing check is not wanted.
         into = report if _wanted(options, "sourcing") else Report(report.plugin, report.location)
-        real += check_sourcing(session, into, params, info.get("batch_capacity"))
+        own = check_sourcing(session, into, params, info.get("batch_capacity"))
+        payloads, syscalls = split_events(own)
+        real += payloads
+        session.syscall_events += syscalls
         session.reset()  # the other checks start from a freshly initialized plugin
     elif _wanted(options, "sourcing"):
         report.add("sourcing", Status.SKIP, "no event sourcing capability")
     for other in options.with_plugins:
-        real += _foreign_events(report, other, options.limits)
+        payloads, syscalls = split_events(_foreign_events(report, other, options.limits))
+        real += payloads
+        session.syscall_events += syscalls
     extraction = "field extraction" in info["capabilities"]
     if extraction and _wanted(options, "resilience"):
         fuzz_extraction(session, report, options.budget, seed, real, id_of_source, _save_dir(options, info))
@@ -210,7 +215,7 @@ def _foreign_events(report: Report, other: WithPlugin, limits: Limits) -> list[b
         return []
     finally:
         session.close()
-    events = [e[38:] if len(e) >= 38 else e for _, evts, _ in results for e in evts]
+    events = [e for _, evts, _ in results for e in evts]
     report.add("resilience", Status.PASS, f"{len(events)} real events from {other.location} added to the inputs")
     return events
 
@@ -256,13 +261,13 @@ def _isolation(report: Report, session: Session) -> None:
             "hang": "every call must return promptly; wait with a time limit and return (no value, or TIMEOUT)",
             "memory": "bound what one call may allocate",
         }.get(exc.kind, "")
-        report.add("isolation", Status.FAIL, title, exc.detail + (f"; the plugin printed: {exc.output[-200:]}" if exc.output else ""),
+        report.add("isolation", Status.FAIL, title, exc.detail + (f"; the plugin printed: {gist(exc.output)}" if exc.output else ""),
                    fix, kind=exc.kind)  # fmt: skip
     report.add("isolation", Status.PASS if not report.failures("isolation") else Status.SKIP,
                f"{session.calls} plugin calls ran in a separate process",
-               f"limits: {session.limits.call_timeout:g} s per call, {session.limits.memory >> 20} MiB of address space; "
+               f"limits: {session.limits.call_timeout:g} s per call, {session.limits.memory >> 20} MiB of memory; "
                f"{len(session.failures)} failures, the checker survived each")  # fmt: skip
 
 
 def _save_dir(options: CheckOptions, info: dict[str, Any]) -> Path:
-    return options.save_dir or Path(tempfile.gettempdir()) / "falcoplug-check"
+    return Path(options.save_dir) if options.save_dir else Path(tempfile.gettempdir()) / "falcoplug-check"

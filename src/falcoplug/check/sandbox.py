@@ -9,8 +9,12 @@ it is unavailable, ``spawn`` is used.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import sys
+import types
+from collections.abc import Iterator
 import signal
 import tempfile
 import time
@@ -20,12 +24,13 @@ from typing import Any
 from . import _worker
 
 _POLL = 0.02
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 _TAIL = 1500
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-call time limit (seconds) and the memory the child may add to its address space (bytes)."""
+    """Per-call time limit (seconds) and the resident memory the child may add (bytes)."""
 
     call_timeout: float = 5.0
     memory: int = 1 << 30
@@ -60,6 +65,23 @@ def _context() -> Any:
 _CTX: Any = None
 
 
+@contextlib.contextmanager
+def _main_hidden() -> Iterator[None]:
+    """Start a child without multiprocessing re-running the parent's main script in it.
+
+    The child needs nothing from ``__main__`` (its target is in this package), and a script that
+    calls :func:`check_plugin` without an ``if __name__ == "__main__"`` guard would otherwise run
+    again in every child. A bare module stands in for ``__main__`` while the process starts.
+    """
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
+
+
 class Sandbox:
     """One child process running one plugin; :meth:`call` runs an operation of ``_worker.Worker``."""
 
@@ -76,7 +98,8 @@ class Sandbox:
         self._proc = self._ctx.Process(
             target=_worker.serve, args=(child_conn, self._shared, self.output_path, limits.memory), daemon=True
         )
-        self._proc.start()
+        with _main_hidden():
+            self._proc.start()
         child_conn.close()
         self._peak = 0
         self.alive = True
@@ -100,7 +123,10 @@ class Sandbox:
                 raise WorkerError(value)
             if not self._proc.is_alive():
                 raise self._died(op)
-            self._watch_memory()
+            if self._over_memory():
+                index = self.index
+                self._kill()
+                raise ChildFailure("memory", op, index, f"resident memory over the {self.limits.memory >> 20} MiB limit", self.output())
             call_started = self._shared[_worker.SLOT_STARTED]
             now = time.monotonic()
             limit = self.limits.call_timeout
@@ -113,12 +139,18 @@ class Sandbox:
     def index(self) -> int:
         return int(self._shared[_worker.SLOT_INDEX])
 
-    def _watch_memory(self) -> None:
+    def _over_memory(self) -> bool:
+        """Whether the child's resident memory grew past the limit (checked at every poll)."""
+        if self.limits.memory <= 0:
+            return False
         try:
             with open(f"/proc/{self._proc.pid}/statm") as f:
-                self._peak = max(self._peak, int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE"))
+                resident = int(f.read().split()[1]) * _PAGE
         except (OSError, ValueError, IndexError):
-            pass
+            return False
+        self._peak = max(self._peak, resident)
+        base = int(self._shared[_worker.SLOT_BASE])
+        return base > 0 and resident - base > self.limits.memory
 
     def _stop(self, op: str, detail: str) -> ChildFailure:
         index = self.index
@@ -139,11 +171,10 @@ class Sandbox:
         return ChildFailure(kind, op, index, f"the process exited with status {code} (exit() in plugin code)", output)
 
     def _near_limit(self) -> bool:
-        """Whether the child had grown by most of its allowance (a crash there is the limit hit:
-        a C plugin's malloc returned NULL)."""
+        """Whether the child had grown by most of its allowance before dying (a C plugin's
+        malloc returning NULL at the address-space backstop, or a kill between two polls)."""
         base = int(self._shared[_worker.SLOT_BASE])
-        peak = max(self._peak, int(self._shared[_worker.SLOT_VMSIZE]))
-        return self.limits.memory > 0 and base > 0 and peak - base > 0.8 * self.limits.memory
+        return self.limits.memory > 0 and base > 0 and self._peak - base > 0.8 * self.limits.memory
 
     def output(self) -> str:
         """The tail of what the plugin printed (its stdout and stderr)."""

@@ -28,6 +28,7 @@ class Session:
     calls: int = 0
     restarts: int = 0
     failures: list[Failure] = field(default_factory=list)
+    syscall_events: list[bytes] = field(default_factory=list)  # real ones, from sourcing or --with
     _box: Sandbox | None = None
 
     def sandbox(self) -> Sandbox:

@@ -64,7 +64,7 @@ def _open_params_problem(text: str) -> tuple[str | None, list[str]]:
 
 
 def check_sourcing(session: Session, report: Report, params: str, capacity: int | None) -> list[bytes]:
-    """Open, read until EOF (or enough calls), read past EOF, close; returns the payloads read."""
+    """Open, read until EOF (or enough calls), read past EOF, close; returns the events read."""
     name = session.info.get("name", "")
     try:
         session.call("open", params)
@@ -116,13 +116,18 @@ def check_sourcing(session: Session, report: Report, params: str, capacity: int 
     report.add("sourcing", Status.PASS if not report.failures("sourcing") else Status.SKIP,
                f"read {len(events)} events in {len(results)} next_batch calls",
                "reached EOF" if last == 2 else "stopped before EOF")  # fmt: skip
-    return [_payload(e) for e in events]
+    return events
 
 
-def _payload(event: bytes) -> bytes:
-    if len(event) >= 38 and struct.unpack_from("<H", event, 20)[0] == 322:
-        return event[38:]
-    return event
+def split_events(events: list[bytes]) -> tuple[list[bytes], list[bytes]]:
+    """(payloads of plugin events, whole syscall events): how the other checks reuse real events."""
+    payloads, syscalls = [], []
+    for event in events:
+        if len(event) >= 38 and struct.unpack_from("<H", event, 20)[0] == 322:
+            payloads.append(event[38:])
+        else:
+            syscalls.append(event)
+    return payloads, syscalls
 
 
 def _failure(session: Session, report: Report, exc: ChildFailure, call: str) -> None:
