@@ -20,7 +20,7 @@ from .sandbox import ChildFailure, WorkerError
 from .session import Failure, Session
 
 CHUNK = 256
-MAX_FAILURES = 4
+MAX_FAILURES = 10
 LEAK_LIMIT = 16 << 20  # resident growth that is a leak...
 LEAK_PER_CALL = 1024  # ...when it is also this much per call on average
 
@@ -139,8 +139,8 @@ def _run_cases(session: Session, report: Report, cases: Iterator[Case], budget: 
             _child_failure(session, report, exc, case, save_dir, seed)
             state.failures += 1
             # A hang is the field's doing; a crash is usually the event's, whichever field is asked.
-            if exc.kind == "hang":
-                state.crashed_fields.add(case.request.name)
+            if exc.kind == "hang" or case.request.arg_key is not None or case.request.arg_index is not None:
+                state.crashed_fields.add(case.request.name)  # the field (or its argument) is to blame
             state.crashed_events.add(case.evtnum)
             state.crashed_requests[case.request] = state.crashed_requests.get(case.request, 0) + 1
             session.reset()
@@ -190,7 +190,9 @@ def _child_failure(session: Session, report: Report, exc: ChildFailure, case: Ca
     session.failures.append(Failure("resilience", exc, call))
     if exc.kind in ("hang", "memory"):
         return  # reported by the isolation check, with the input
-    small = minimize(session, case, exc.kind) if exc.kind in ("crash", "exit") else case
+    # Narrow down the first few crashes; after that each costs restarts and says little more.
+    first_ones = len(report.failures("resilience")) < 2
+    small = minimize(session, case, exc.kind) if exc.kind in ("crash", "exit") and first_ones else case
     path = save_input(save_dir, session.info.get("name", "plugin"), exc, small, seed)
     report.add(
         "resilience", Status.FAIL,

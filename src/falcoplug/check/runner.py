@@ -130,7 +130,7 @@ def _loading(report: Report, session: Session, options: CheckOptions) -> dict[st
         session.adopt(box)
         loaded = box.call("load", session.location)
     except ChildFailure as exc:
-        report.add("loading", Status.FAIL, f"{exc.detail} while loading", exc.output[-500:])
+        report.add("loading", Status.FAIL, f"{exc.detail} while loading", gist(exc.output))
         report.add("isolation", Status.FAIL, f"{exc.kind} while loading the plugin", exc.detail)
         session.reset()
         return None
@@ -158,7 +158,7 @@ def _loading(report: Report, session: Session, options: CheckOptions) -> dict[st
         session.reset()
         return None
     except ChildFailure as exc:
-        report.add("loading", Status.FAIL, "init", f"{exc.detail}: {exc.output[-300:]}")
+        report.add("loading", Status.FAIL, "init", f"{exc.detail}: {gist(exc.output)}")
         report.add("isolation", Status.FAIL, f"{exc.kind} in init", exc.detail)
         session.reset()
         return None

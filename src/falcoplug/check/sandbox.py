@@ -25,7 +25,7 @@ from . import _worker
 
 _POLL = 0.02
 _PAGE = os.sysconf("SC_PAGE_SIZE")
-_TAIL = 1500
+_TAIL = 64 * 1024  # enough for a Go panic and its goroutine dump
 
 
 @dataclass(frozen=True)
