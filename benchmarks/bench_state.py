@@ -19,14 +19,27 @@ per event so that the stream is consumed as a filter would consume it):
 Async: testasync's threads send events as fast as they can (ts -1) into a live syscall stream; the
 rate is events delivered by the inspector per second, from the open to the last one.
 
+With ``--vs-libsinsp N``, instead: libsinsp's own test plugins from ``../shared/peers``,
+``libtest_syscall_source`` + ``libtest_syscall_parse`` (one event per ``next_batch``; the parser
+counts events in a table it owns and, per thread, in a field it adds to ``threads``), N events,
+side by side with ``sinsp-bench`` (best of R, interleaved): the event loop in-process against
+sinsp-bench's loop, and ``falcoplug run -q`` (process start included) against sinsp-bench's
+process.
+
     python benchmarks/bench_state.py [--events N] [--async-events N] [--runs R] [--json]
+    python benchmarks/bench_state.py --vs-libsinsp 1000000 [--runs R]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 from _common import best_of, cbuild, machine, timed
 
@@ -84,13 +97,62 @@ def run_async(sys_lib: str, async_lib: str, threads: int, per_thread: int) -> tu
         host.destroy()
 
 
+PEERS = Path(__file__).resolve().parent.parent.parent / "shared" / "peers"
+LIBS_TEST = PEERS / "plugins" / "libs-test"
+
+
+def vs_libsinsp(events: int, runs: int) -> None:
+    source, parse = LIBS_TEST / "libtest_syscall_source.so", LIBS_TEST / "libtest_syscall_parse.so"
+    specs = ["-p", f"{source}||{events}", "-p", str(parse)]
+
+    def in_process() -> tuple[int, float]:
+        host = Inspector()
+        src = host.load(str(source), "")
+        host.load(str(parse), "")
+        host.open(src, str(events))
+        try:
+            return timed(lambda: sum(len(batch) for batch in host.batches()))
+        finally:
+            host.destroy()
+
+    def sinsp() -> tuple[float, float]:
+        t0 = time.perf_counter()
+        out = subprocess.run([str(PEERS / "bin" / "sinsp-bench"), *specs], capture_output=True, text=True, check=True)
+        found = re.search(r"seconds=([0-9.]+)", out.stdout)
+        assert found, out.stdout
+        return float(found.group(1)), time.perf_counter() - t0
+
+    def cli() -> float:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "falcoplug", "run", "-q", *specs], check=True, capture_output=True)
+        return time.perf_counter() - t0
+
+    loops, procs, ours, clis = [], [], [], []
+    for _ in range(runs):  # interleaved, so that both sides see the same machine load
+        loop, proc = sinsp()
+        loops.append(loop)
+        procs.append(proc)
+        ours.append(in_process()[1])
+        clis.append(cli())
+    print(f"# {machine()}; compiled fast path: {fastpath is not None}; best of {runs}, {events} events")
+    print(f"{'run':<44} {'falcoplug':>11} {'libsinsp':>10} {'ratio':>7}")
+    print(f"{'event loop (in-process / sinsp-bench loop)':<44} {min(ours):>10.3f}s {min(loops):>9.3f}s "
+          f"{min(loops) / min(ours):>7.2f}")  # fmt: skip
+    print(f"{'whole process (run -q / sinsp-bench)':<44} {min(clis):>10.3f}s {min(procs):>9.3f}s "
+          f"{min(procs) / min(clis):>7.2f}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=300_000)
     parser.add_argument("--async-events", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--vs-libsinsp", type=int, metavar="N", help="compare with libsinsp (../shared/peers)")
     args = parser.parse_args()
+    if args.vs_libsinsp:
+        vs_libsinsp(args.vs_libsinsp, args.runs)
+        return
     src = str(cbuild.build_plugin("source_plugin"))
     sysgen = str(cbuild.build_plugin("sysgen_plugin"))
     parse = str(cbuild.build_plugin("parse_plugin"))
