@@ -19,7 +19,7 @@ from falcoplug.sdk import EOF, TIMEOUT, EventWriter, Progress, SourceInstance, S
 from .config import K8sAuditConfig
 from ..json import MISSING
 from .decode import AuditDecoder, _fast_parse
-from .webhook import AuditWebhookInstance, _WebhookServer
+from .webhook import AuditWebhookInstance, WebhookServer
 
 STDIN: Final = "-"
 CHUNK: Final = 1 << 16
@@ -314,7 +314,7 @@ class AuditSource(SourcePlugin):
         if tls:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(self.config.ssl_certificate, self.config.ssl_key or None)
-        server = _WebhookServer((host, port), endpoint, self.config.webhook_max_batch_size, self.log, context)
+        server = WebhookServer((host, port), endpoint, self.config.webhook_max_batch_size, self.log, context)
         bound_host, bound_port = server.server_address[:2]
         scheme = "https" if tls else "http"
         self.log.info("webhook listening on %s://%s:%d%s", scheme, bound_host or "*", bound_port, endpoint)
