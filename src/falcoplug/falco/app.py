@@ -149,7 +149,7 @@ class App:
             sys.stdout.write(list_fields(self.host, opts.list_source, opts.format, opts.names_only))
             return 0
         if opts.validate:
-            return self.validate(opts.validate)
+            return self.validate(rules_files(opts.validate))
         paths = self.rules_paths()
         if opts.support:
             self.support(paths)
@@ -194,6 +194,12 @@ class App:
         host = self.host = Inspector()
         self.hosts.append(host)
         specs = self.config.plugin_specs()
+        seen: dict[str, str] = {}
+        for spec in specs:  # as libsinsp: one plugin of a name per inspector
+            if spec.name in seen:
+                raise FalcoRuntimeError(f"cannot register plugin {spec.location} in inspector: found another plugin "
+                                        f"with name {spec.name}. Aborting.")  # fmt: skip
+            seen[spec.name or ""] = spec.location
         try:
             self.loaded = [(spec, host.register(spec.location)) for spec in specs]
         except FalcoplugError as exc:
@@ -218,7 +224,7 @@ class App:
         raise FalcoError(f"can't find plugin and print its info: {name}")
 
     def rules_paths(self) -> list[str]:
-        paths = list(self.opts.rules) or self.config.rules_files()
+        paths = rules_files(list(self.opts.rules) or self.config.rules_files())
         self.log.info("Configured rules filenames:")
         for path in paths:
             self.log.info(f"   {path}")
@@ -604,6 +610,18 @@ class _Stats:
                 seen.add(rule.name)
                 lines.append(f"   {rule.name}: {self.by_rule[rule.name]}")
         return lines
+
+
+def rules_files(paths: Sequence[str]) -> list[str]:
+    """Each path, a folder standing for its ``.yml`` / ``.yaml`` files in name order (as Falco)."""
+    out = []
+    for path in paths:
+        if os.path.isdir(path):
+            names = sorted(n for n in os.listdir(path) if n.endswith((".yml", ".yaml")))
+            out += [os.path.join(path, n) for n in names if os.path.isfile(os.path.join(path, n))]
+        else:
+            out.append(path)
+    return out
 
 
 def _prepare(pipeline: Pipeline) -> None:

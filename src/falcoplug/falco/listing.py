@@ -146,7 +146,7 @@ def _class_text(c: dict[str, Any]) -> str:
     for info in c["fields"].values():
         flags = _flags(info) if c["name"] != "evt" else []
         desc = (f"({','.join(flags)}) " if flags else "") + info.desc
-        head = info.name if len(info.name) < 30 else info.name + "\n" + " " * 30
+        head = info.name if len(info.name) <= 30 else info.name + "\n" + " " * 30
         lines.append(f"{head:<30}{wrap_text(desc, 30, 120)}")
     return "\n".join(lines) + "\n\n"
 
