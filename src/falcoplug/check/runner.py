@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 import tempfile
 import time
 from collections.abc import Sequence
@@ -74,12 +76,24 @@ def check_plugin(location: str, options: CheckOptions | None = None) -> Report:
     return report
 
 
+@contextmanager
+def _timed(report: Report, phase: str) -> Iterator[None]:
+    """Record how long a phase took (``report.info["timings"]``), for --json and for tuning."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        timings = report.info.setdefault("timings", {})
+        timings[phase] = round(timings.get(phase, 0) + time.monotonic() - started, 2)
+
+
 def _wanted(options: CheckOptions, check: str) -> bool:
     return not options.only or check in options.only
 
 
 def _run(report: Report, session: Session, options: CheckOptions, seed: int) -> None:
-    info = _loading(report, session, options)
+    with _timed(report, "loading"):
+        info = _loading(report, session, options)
     if info is None:
         return
     registry = load_registry(options.registry)
@@ -97,7 +111,8 @@ def _run(report: Report, session: Session, options: CheckOptions, seed: int) -> 
             params = suggestions[0] if suggestions else ""
         # The plugin's own events feed the other checks even when the sourcing check is not wanted.
         into = report if _wanted(options, "sourcing") else Report(report.plugin, report.location)
-        own = check_sourcing(session, into, params, info.get("batch_capacity"))
+        with _timed(report, "sourcing"):
+            own = check_sourcing(session, into, params, info.get("batch_capacity"))
         payloads, syscalls = split_events(own)
         real += payloads
         session.syscall_events += syscalls
@@ -110,17 +125,22 @@ def _run(report: Report, session: Session, options: CheckOptions, seed: int) -> 
         session.syscall_events += syscalls
     extraction = "field extraction" in info["capabilities"]
     if extraction and _wanted(options, "resilience"):
-        fuzz_extraction(session, report, options.budget, seed, real, id_of_source, _save_dir(options, info))
+        with _timed(report, "resilience"):
+            fuzz_extraction(session, report, options.budget, seed, real, id_of_source, _save_dir(options, info))
     elif _wanted(options, "resilience") and not extraction:
         report.add("resilience", Status.SKIP, "no field extraction capability")
     if _wanted(options, "resilience"):
-        fuzz_parsing(session, report, options.budget, seed, real, id_of_source)
+        with _timed(report, "parsing"):
+            fuzz_parsing(session, report, options.budget, seed, real, id_of_source)
     if extraction and _wanted(options, "memory"):
-        check_shared_storage(session, report, real, id_of_source)
+        with _timed(report, "memory"):
+            check_shared_storage(session, report, real, id_of_source)
     if extraction and _wanted(options, "isolation"):
-        check_leak(session, report, real, id_of_source)
+        with _timed(report, "leak"):
+            check_leak(session, report, real, id_of_source)
     if _wanted(options, "replay"):
-        _replay(report, info, options, params)
+        with _timed(report, "replay"):
+            _replay(report, info, options, params)
     _isolation(report, session)
 
 
