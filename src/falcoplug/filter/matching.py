@@ -3,8 +3,10 @@
 * ``glob``/``iglob``: POSIX ``fnmatch(pattern, value, 0 | FNM_CASEFOLD)``: ``*`` also matches ``/``,
   a backslash escapes the next character, brackets take ``!`` or ``^`` and ``[:class:]``; a
   trailing backslash never matches. (:mod:`fnmatch` has no escapes and only ``[!...]``.)
-* ``regex``: RE2 in POSIX mode with a full match. Perl-only syntax (``\\d``, ``(?i)``, lazy
-  quantifiers, back-references) is a compile error as in RE2; ``[[:alpha:]]`` classes work.
+* ``regex``: RE2 itself (the ``google-re2`` bindings), in POSIX mode with a full match, as
+  libsinsp compiles it: the same syntax, the same error messages, linear time. Perl-only syntax
+  (``\\d``, ``(?i)``, back-references) is a compile error; ``[[:alpha:]]`` classes work.
+* Neither backtracks: ``regex '(a+)+b'`` or a glob of 30 stars takes time linear in the value.
 * ``pmatch``: component-wise path prefixes; components may be globs.
 * ``icontains`` and ``iglob`` fold ASCII letters only, like ``strcasestr`` in the C locale.
 """
@@ -14,6 +16,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import Any, Final
+
+import re2
 
 from .errors import FilterError
 
@@ -85,143 +90,136 @@ def _glob_bracket(pattern: str, start: int) -> tuple[str, int] | None:
     return None
 
 
-def glob_to_regex(pattern: str) -> str:
-    out: list[str] = []
+def _glob_atoms(pattern: str) -> list[str] | None:
+    """The pattern as atoms: ``"*"`` for a star (runs of stars are one), else a Python regex that
+    matches exactly one character. ``None``: the pattern can match nothing (a trailing backslash)."""
+    atoms: list[str] = []
     i = 0
     while i < len(pattern):
         ch = pattern[i]
         if ch == "*":
-            out.append(".*")
+            if not atoms or atoms[-1] != "*":
+                atoms.append("*")
         elif ch == "?":
-            out.append(".")
+            atoms.append(".")
         elif ch == "\\":
             if i + 1 == len(pattern):
-                return "(?!)"  # glibc: a trailing backslash loses
+                return None  # glibc: a trailing backslash loses
             i += 1
-            out.append(re.escape(pattern[i]))
-        elif ch == "[":
-            bracket = _glob_bracket(pattern, i)
-            if bracket is None:
-                out.append(re.escape(ch))
-            else:
-                out.append(bracket[0])
-                i = bracket[1]
-                continue
+            atoms.append(re.escape(pattern[i]))
+        elif ch == "[" and (bracket := _glob_bracket(pattern, i)) is not None:
+            atoms.append(bracket[0])
+            i = bracket[1]
+            continue
         else:
-            out.append(re.escape(ch))
+            atoms.append(re.escape(ch))
         i += 1
-    return "".join(out)
+    return atoms
+
+
+def glob_to_regex(pattern: str) -> str:
+    """The glob as one Python regex (for reading; matching uses :func:`glob_matcher`)."""
+    atoms = _glob_atoms(pattern)
+    return "(?!)" if atoms is None else "".join(".*" if a == "*" else a for a in atoms)
+
+
+class _GlobMatcher:
+    """A glob cut at its stars into fixed-length segments, each a star-free regex: the first must
+    match at the start, the last at the end, and each middle one is searched leftmost from where
+    the previous one ended (the leftmost place is always a right one, as a star takes anything).
+    No backtracking across stars: time linear in the value for a given pattern, unlike a ``.*``
+    regex (``*a*a*a...b`` takes exponential time in a backtracking engine)."""
+
+    __slots__ = ("_head", "_head_len", "_middle", "_tail", "_tail_len")
+
+    def __init__(self, segments: list[list[str]], flags: int) -> None:
+        def piece(atoms: list[str]) -> re.Pattern[str] | None:
+            return re.compile("".join(atoms), flags) if atoms else None
+
+        head, *middle, tail = segments
+        self._head, self._head_len = piece(head), len(head)
+        self._tail, self._tail_len = piece(tail), len(tail)
+        self._middle = tuple(re.compile("".join(seg), flags).search for seg in middle)
+
+    def __call__(self, value: str) -> bool | None:
+        end = len(value) - self._tail_len
+        pos = self._head_len
+        if end < pos:
+            return None
+        if self._head is not None and self._head.match(value) is None:
+            return None
+        if self._tail is not None and self._tail.fullmatch(value, end) is None:
+            return None
+        for search in self._middle:
+            found = search(value, pos, end)
+            if found is None:
+                return None
+            pos = found.end()
+        return True
+
+
+def _never(value: str) -> None:
+    return None
 
 
 @lru_cache(maxsize=4096)
 def glob_matcher(pattern: str, casefold: bool = False) -> Callable[[str], object]:
-    """A ``fullmatch`` callable: truthy when ``value`` matches ``pattern``."""
+    """A match callable: not ``None`` when ``value`` matches ``pattern`` (``fnmatch`` semantics)."""
+    atoms = _glob_atoms(pattern)
+    if atoms is None:
+        return _never
     flags = re.DOTALL | (re.IGNORECASE | re.ASCII if casefold else 0)
-    return re.compile(glob_to_regex(pattern), flags).fullmatch
+    if "*" not in atoms:  # one fixed-length segment: a plain full match, no backtracking possible
+        return re.compile("".join(atoms), flags).fullmatch
+    segments: list[list[str]] = [[]]
+    for atom in atoms:
+        if atom == "*":
+            segments.append([])
+        else:
+            segments[-1].append(atom)
+    return _GlobMatcher(segments, flags)
 
 
-# --- regex (RE2, POSIX syntax) ------------------------------------------------------------------
-_PERL_ONLY_ESCAPES = frozenset("dDsSwWbBAzCQEpPGZ123456789")
+# --- regex (RE2 itself, POSIX syntax) ------------------------------------------------------------
+def _re2_options() -> re2.Options:
+    # libsinsp compiles with RE2::POSIX (POSIX syntax, leftmost-longest) and tests FullMatch.
+    options = re2.Options()
+    options.posix_syntax = True
+    options.longest_match = True
+    options.log_errors = False
+    options.never_capture = True  # only whether it matches is asked
+    return options
+
+
+_RE2_OPTIONS: Final = _re2_options()
 
 
 def _re2_error(message: str) -> FilterError:
     return FilterError(f"invalid regex pattern: {message}")
 
 
-_REPEAT = re.compile(r"\{[0-9]+(?:,[0-9]*)?\}")
+class _RegexMatcher:
+    """RE2's full match on a value's UTF-8 bytes (what libsinsp hands RE2): linear time."""
 
+    __slots__ = ("_fullmatch",)
 
-def re2_posix_to_python(pattern: str) -> str:
-    """Check RE2's POSIX syntax and translate the few spellings Python reads differently."""
-    out: list[str] = []
-    i = 0
-    after_repeat = False  # RE2 rejects a repetition applied to a repetition ("a*?", "a**")
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            i = _translate_escape(pattern, i, out)
-            after_repeat = False
-            continue
-        if ch == "[":
-            i = _translate_class(pattern, i, out)
-            after_repeat = False
-            continue
-        if ch == "(" and pattern.startswith("(?", i):
-            raise _re2_error("missing argument to repetition operator: ?")
-        repeat = _REPEAT.match(pattern, i) if ch == "{" else None
-        if ch in "*+?" or repeat:
-            if after_repeat:
-                end = repeat.end() if repeat else i + 1
-                raise _re2_error(f"bad repetition operator: {pattern[i - 1 : end]}")
-            token = repeat.group(0) if repeat else ch
-            out.append(token)
-            i += len(token)
-            after_repeat = True
-            continue
-        after_repeat = False
-        out.append("\\{" if ch == "{" else ch)  # a "{" that is no repetition is literal in RE2
-        i += 1
-    return "".join(out)
+    def __init__(self, compiled: Any) -> None:
+        self._fullmatch = compiled.fullmatch
 
-
-def _translate_escape(pattern: str, i: int, out: list[str]) -> int:
-    if i + 1 == len(pattern):
-        raise _re2_error("trailing \\")
-    nxt = pattern[i + 1]
-    if nxt in _PERL_ONLY_ESCAPES:
-        raise _re2_error(f"invalid escape sequence: \\{nxt}")
-    if nxt == "x" and pattern.startswith("{", i + 2):
-        end = pattern.find("}", i + 3)
-        digits = pattern[i + 3 : end] if end > 0 else ""
-        if not digits or any(c not in "0123456789abcdefABCDEF" for c in digits) or int(digits, 16) > 0x10FFFF:
-            raise _re2_error(f"invalid escape sequence: {pattern[i : end + 1 if end > 0 else None]}")
-        out.append(re.escape(chr(int(digits, 16))))
-        return end + 1
-    out.append(pattern[i : i + 2])
-    return i + 2
-
-
-def _translate_class(pattern: str, i: int, out: list[str]) -> int:
-    """A bracket expression: ``[:name:]`` classes become ranges, a leading ``]`` is literal."""
-    out.append("[")
-    i += 1
-    if pattern.startswith("^", i):
-        out.append("^")
-        i += 1
-    if pattern.startswith("]", i):
-        out.append("\\]")
-        i += 1
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "]":
-            out.append("]")
-            return i + 1
-        if ch == "\\":
-            i = _translate_escape(pattern, i, out)
-            continue
-        if pattern.startswith("[:", i):
-            end = pattern.find(":]", i + 2)
-            name = pattern[i + 2 : end] if end >= 0 else None
-            if name is not None:
-                if name not in _CLASSES:
-                    raise _re2_error(f"invalid character class range: {pattern[i : end + 2]}")
-                out.append(_CLASSES[name])
-                i = end + 2
-                continue
-        out.append("\\[" if ch == "[" else ch)
-        i += 1
-    raise _re2_error(f"missing ]: {pattern}")
+    def __call__(self, value: str) -> object:
+        return self._fullmatch(value.encode("utf-8", "surrogatepass"))
 
 
 @lru_cache(maxsize=4096)
 def regex_matcher(pattern: str) -> Callable[[str], object]:
-    """A full-match callable for an RE2 POSIX pattern; raise ``invalid regex pattern`` when bad."""
-    translated = re2_posix_to_python(pattern)
+    """A full-match callable for an RE2 POSIX pattern; raise ``invalid regex pattern`` when bad,
+    with RE2's own message."""
     try:
-        compiled = re.compile(translated, re.MULTILINE)
-    except re.error as exc:
-        raise _re2_error(str(exc)) from None
-    return compiled.fullmatch
+        compiled = re2.compile(pattern.encode("utf-8", "surrogatepass"), _RE2_OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else "bad pattern"
+        raise _re2_error(reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)) from None
+    return _RegexMatcher(compiled)
 
 
 # --- pmatch -------------------------------------------------------------------------------------
