@@ -7,6 +7,9 @@ import logging
 
 import pytest
 from cbuild import build_plugin, cstr
+from click.testing import CliRunner, Result
+
+from falcoplug.cli.main import main
 
 from falcoplug.errors import ConfigError, PluginError, PluginLoadError
 from falcoplug.framework import Inspector, Plugin, PluginManager
@@ -399,3 +402,88 @@ def test_an_invalid_init_schema_is_a_clear_error(schema, config, message):
     plugin = register(INIT_SCHEMA=cstr(schema))
     with pytest.raises(ConfigError, match=message):
         plugin.init(config)
+
+
+# -- Falco's checks of a set of plugins (falco::app::actions::init_inspectors) ---------------------
+
+
+def _cli(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def _extractor(name: str, fields: list[str], sources: str | None = None) -> str:
+    """An extraction-only plugin with these string fields (and these extract sources, as JSON)."""
+    defines: dict[str, object] = {
+        "NO_SOURCING": None,
+        "PLUGIN_NAME": cstr(name),
+        "FIELDS_JSON": cstr(json.dumps([{"name": f, "type": "string", "desc": f} for f in fields])),
+    }
+    if sources is not None:
+        defines["EXTRACT_EVENT_SOURCES"] = cstr(sources)
+    return broken(**defines)
+
+
+def test_two_plugins_extracting_one_field_for_one_source_are_refused_naming_the_later(tmp_path):
+    src, dup = broken(), _extractor("dup", ["broken.value"], '["broken"]')
+    result = _cli("run", "-p", src + "||", "-p", dup, "-o", "%broken.value")
+    assert result.exit_code == 1
+    assert "Plugin 'dup' supports extraction of field 'broken.value' that is overlapping for source 'broken'" in result.output
+    result = _cli("run", "-p", dup, "-p", src + "||", "-o", "%broken.value")
+    assert "Plugin 'broken' supports extraction of field 'broken.value' that is overlapping for source 'broken'" in result.output
+
+
+def test_a_plugin_field_shadowing_a_host_field_is_refused():
+    shadow = _extractor("shadow", ["evt.num"], '["broken"]')
+    result = _cli("run", "-p", broken() + "||", "-p", shadow, "-o", "%evt.num")
+    assert result.exit_code == 1
+    assert "Plugin 'shadow' supports extraction of field 'evt.num' that is overlapping for source 'broken'" in result.output
+
+
+def test_the_same_field_for_different_sources_is_not_an_overlap():
+    other = _extractor("other", ["broken.value"], '["elsewhere"]')
+    host = Inspector()
+    host.register(broken())
+    host.register(other)
+    host.manager.check_overlaps(lambda source: [])  # no exception: "other" extracts from another source
+    assert not host.manager.is_used(host.plugins[1])
+
+
+def test_a_plugin_compatible_with_no_known_source_is_fatal_in_run_and_a_warning_in_inspect():
+    lone = _extractor("lone", ["lone.value"], '["nowhere"]')
+    result = _cli("run", "-p", broken() + "||", "-p", lone, "-o", "%evt.num")
+    assert result.exit_code == 1
+    message = "Plugin 'lone' is loaded but unused as not compatible with any known event source"
+    assert message in result.output
+    result = _cli("inspect", lone)
+    assert result.exit_code == 0 and f"warning: {message}" in result.output
+
+
+def test_syscall_is_always_a_known_source_and_no_sources_means_every_source():
+    syscall_only = Inspector().register(_extractor("sys", ["sys.value"], '["syscall"]'))
+    anywhere = Inspector().register(_extractor("any", ["any.value"]))
+    from falcoplug.framework.manager import is_used
+
+    assert is_used(syscall_only, ["syscall"]) and is_used(anywhere, ["syscall"])
+    result = _cli("run", "-p", broken() + "||", "-p", _extractor("sys", ["sys.value"], '["syscall"]'), "-o", "%evt.num")
+    assert result.exit_code == 0, result.output
+
+
+def test_library_path_relative_to_the_working_directory_never_through_the_system_search(tmp_path, monkeypatch):
+    import shutil
+
+    from falcoplug.framework.config import load_falco_config
+
+    lib = tmp_path / "work" / "libmine.so"
+    lib.parent.mkdir()
+    shutil.copy(broken(), lib)
+    config = tmp_path / "conf" / "falco.yaml"
+    config.parent.mkdir()
+    config.write_text("plugins:\n  - {name: broken, library_path: libmine.so}\n  - {name: x, library_path: ./libmine.so}\n")
+    monkeypatch.chdir(lib.parent)
+    specs = load_falco_config(config).plugins
+    assert [s.location for s in specs] == [str(lib), str(lib)]
+    monkeypatch.chdir(tmp_path)  # neither Falco's plugins folder, nor here, nor the config's folder
+    with pytest.raises(ConfigError, match=r"plugins\[0\]: library_path 'libmine.so' not found \(looked in /usr/share/falco/plugins, "):
+        load_falco_config(config)
+    config.write_text("plugins:\n  - {name: k8saudit, library_path: libk8saudit.so}\n")
+    assert load_falco_config(config).plugins[0].location == "libk8saudit.so"  # the bundled port

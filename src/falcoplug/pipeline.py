@@ -34,6 +34,7 @@ from .rules import AlertFormatter, AlertOptions, RuleEngine, RulesLoader
 from .rules.alerts import Alert
 from .rules.compiler import AppendOutput, CompileOptions
 from .rules.loader import expand_paths
+from .rules.summary import falco_summary
 
 DEFAULT_FORMAT = "%evt.num %evt.time [%evt.pluginname] %evt.plugininfo"
 
@@ -118,6 +119,7 @@ class Stats:
     by_priority: Counter[str] = field(default_factory=Counter)
     started: float = field(default_factory=time.perf_counter)
     filtered: bool = False  # a condition (-f) decides which events are kept
+    rule_order: list[str] = field(default_factory=list)  # rule names as defined: Falco's summary order
     extraction: ExtractionErrors = field(default_factory=extraction_errors.current)  # the run's failures
 
     def summary(self) -> str:
@@ -126,12 +128,7 @@ class Stats:
         lines = [f"Events processed: {self.events} in {seconds:.3f}s ({rate:,.0f} events/s)"]
         if self.filtered and self.kept != self.events:
             lines.append(f"Events matching the filter: {self.kept}")
-        lines.append(f"Events detected: {self.alerts}")
-        if self.alerts:
-            lines.append("Rule counts by severity:")
-            lines += [f"   {p}: {n}" for p, n in sorted(self.by_priority.items())]
-            lines.append("Triggered rules by rule name:")
-            lines += [f"   {r}: {n}" for r, n in self.by_rule.most_common()]
+        lines += falco_summary(self.alerts, self.by_priority, self.by_rule, self.rule_order)
         lines += self.extraction.summary_lines()
         return "\n".join(lines)
 
@@ -190,6 +187,8 @@ class Pipeline:
         self.as_json = as_json if rules is None else rules.settings.json_output or as_json
         self.formatter = rules.formatter() if rules is not None else None
         self.stats = Stats(filtered=bool(condition))
+        if rules is not None:
+            self.stats.rule_order = [rule.name for rule in rules.loader.rules]
         self._states: dict[str | None, _SourceState] = {}
 
     def prepare(self) -> None:

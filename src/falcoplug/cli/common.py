@@ -10,6 +10,7 @@ import click
 from ..errors import ConfigError
 from ..framework.config import FalcoConfig, PluginSpec, load_falco_config
 from ..framework.inspector import Inspector
+from ..framework.manager import check_used, host_fields
 from ..framework.plugin import Plugin
 from ..pipeline import RuleSettings
 from ..rules import AppendOutput, Priority
@@ -43,12 +44,15 @@ def load_plugins(host: Inspector, specs: Sequence[PluginSpec]) -> list[tuple[Plu
     loaded = [(spec, host.register(spec.location)) for spec in specs]
     for spec, plugin in loaded:
         plugin.init(spec.init_config)
+    host.manager.check_overlaps(host_fields)  # as Falco, once every plugin is initialized
     return loaded
 
 
 def choose_inputs(loaded: Sequence[tuple[PluginSpec, Plugin]]) -> list[tuple[PluginSpec, Plugin, str]]:
     """The inputs: every sourcing plugin given open params (each is a live source, as in Falco),
-    or the only sourcing plugin with empty params."""
+    or the only sourcing plugin with empty params. As Falco, a plugin that no known source can use
+    is refused before anything runs."""
+    check_used([plugin for _, plugin in loaded])
     for spec, plugin in loaded:
         if spec.open_params is not None and not plugin.has_sourcing:
             raise ConfigError(

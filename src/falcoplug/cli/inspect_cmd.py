@@ -7,11 +7,13 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..abi.constants import SchemaType
 from ..errors import FalcoplugError
 from ..framework.inspector import Inspector
+from ..framework.manager import unused_message
 from ..framework.plugin import Plugin
 
 
@@ -30,7 +32,19 @@ def _field_doc(info: Any) -> dict[str, Any]:
     return doc
 
 
-def describe(plugin: Plugin, init_error: str | None) -> dict[str, Any]:
+def _event_types(mask: bytes) -> list[int] | str:
+    """The event types a mask lets through: ``"all"``, or their numbers."""
+    if all(mask):
+        return "all"
+    return [code for code, on in enumerate(mask) if on]
+
+
+def owned_tables(host: Inspector, plugin: Plugin) -> list[str]:
+    """The tables the plugin added to the host's registry (during init)."""
+    return sorted(t.name for t in host.tables if getattr(t, "owner_name", None) == plugin.name)
+
+
+def describe(plugin: Plugin, init_error: str | None, host: Inspector | None = None) -> dict[str, Any]:
     """Everything ``inspect`` shows, as a JSON-ready mapping."""
     kind, schema = plugin.init_schema
     doc: dict[str, Any] = {
@@ -48,8 +62,9 @@ def describe(plugin: Plugin, init_error: str | None) -> dict[str, Any]:
     if plugin.has_extraction:
         doc["extract_event_sources"] = sorted(plugin.extract_sources)
         doc["fields"] = [_field_doc(f) for f in plugin.fields]
-    if plugin.parse_sources:
+    if plugin.has_parsing:
         doc["parse_event_sources"] = sorted(plugin.parse_sources)
+        doc["parse_event_types"] = _event_types(plugin.parse_event_types)
     if plugin.async_events:
         doc["async_events"] = sorted(plugin.async_events)
         doc["async_event_sources"] = sorted(plugin.async_sources)
@@ -58,6 +73,10 @@ def describe(plugin: Plugin, init_error: str | None) -> dict[str, Any]:
             doc["init_schema"] = json.loads(schema)
         except ValueError:
             doc["init_schema"] = schema
+    if host is not None and init_error is None:
+        tables = owned_tables(host, plugin)
+        if tables:
+            doc["owned_tables"] = tables
     if init_error is not None:
         doc["init_error"] = init_error
     elif plugin.has_sourcing:
@@ -65,20 +84,36 @@ def describe(plugin: Plugin, init_error: str | None) -> dict[str, Any]:
     return doc
 
 
+def _types_text(types: list[int] | str) -> str:
+    return "all event types" if types == "all" else "event types " + ", ".join(map(str, types))
+
+
 def _print(doc: dict[str, Any], console: Console) -> None:
-    console.print(f"[bold]{doc['name']}[/bold] {doc['version']}  ({doc['location']})", highlight=False)
+    """The text view; every text from the plugin is escaped (rich would take ``[user]`` as markup)."""
+
+    def line(text: str) -> None:
+        console.print(escape(text), highlight=False)
+
+    console.print(f"[bold]{escape(doc['name'])}[/bold] {escape(doc['version'])}  ({escape(doc['location'])})",
+                  highlight=False)  # fmt: skip
     for key, label in (("description", "Description"), ("contact", "Contact"),
                        ("required_api_version", "Required API version")):  # fmt: skip
-        console.print(f"{label}: {doc[key]}", highlight=False)
-    console.print(f"Capabilities: {', '.join(doc['capabilities'])}", highlight=False)
+        line(f"{label}: {doc[key]}")
+    line(f"Capabilities: {', '.join(doc['capabilities'])}")
     if "id" in doc:
-        console.print(f"Event source: {doc['event_source'] or '(none)'} (ID {doc['id']})", highlight=False)
+        line(f"Event source: {doc['event_source'] or '(none)'} (ID {doc['id']})")
     if "extract_event_sources" in doc:
-        console.print(f"Extracts from: {', '.join(doc['extract_event_sources']) or 'every source'}", highlight=False)
+        line(f"Extracts from: {', '.join(doc['extract_event_sources']) or 'every source'}")
+    if "parse_event_sources" in doc:
+        sources = ", ".join(doc["parse_event_sources"]) or "every source"
+        line(f"Parses: {sources}; {_types_text(doc['parse_event_types'])}")
     if "async_events" in doc:
-        console.print(f"Async events: {', '.join(doc['async_events'])}", highlight=False)
+        line(f"Async events: {', '.join(doc['async_events'])}"
+             + (f" (into {', '.join(doc['async_event_sources'])})" if doc.get("async_event_sources") else ""))
+    if "owned_tables" in doc:
+        line(f"Owned tables: {', '.join(doc['owned_tables'])}")
     if "init_error" in doc:
-        console.print(f"[yellow]Init failed:[/yellow] {doc['init_error']}", highlight=False)
+        console.print(f"[yellow]Init failed:[/yellow] {escape(doc['init_error'])}", highlight=False)
     if doc.get("fields"):
         table = Table(title="Fields", show_lines=False)
         for col in ("Name", "Type", "Arg", "Description"):
@@ -90,7 +125,7 @@ def _print(doc: dict[str, Any], console: Console) -> None:
                 kinds = [k for k, flag in (("index", arg["isIndex"]), ("key", arg["isKey"])) if flag]
                 arg_text = "/".join(kinds) + (" (required)" if arg["isRequired"] else "")
             ftype = f["type"] + (" (list)" if f.get("isList") else "")
-            table.add_row(f["name"], ftype, arg_text, f["desc"])
+            table.add_row(escape(f["name"]), escape(ftype), escape(arg_text), escape(f["desc"]))
         console.print(table)
     if "init_schema" in doc:
         console.print("Init schema:")
@@ -98,7 +133,7 @@ def _print(doc: dict[str, Any], console: Console) -> None:
     if doc.get("open_params"):
         console.print("Open params suggestions:")
         for p in doc["open_params"]:
-            console.print(f"  {p['value']}" + (f"  ({p['desc']})" if p["desc"] else ""), highlight=False)
+            line(f"  {p['value']}" + (f"  ({p['desc']})" if p["desc"] else ""))
 
 
 @click.command("inspect")
@@ -114,7 +149,9 @@ def inspect_command(location: str, init_config: str, as_json: bool) -> None:
         plugin.init(init_config)
     except FalcoplugError as exc:
         init_error = str(exc)
-    doc = describe(plugin, init_error)
+    doc = describe(plugin, init_error, host)
+    if not host.manager.is_used(plugin):  # Falco refuses to run it alone: say so, still describe it
+        click.echo(f"falcoplug: warning: {unused_message(plugin)}", err=True)
     if as_json:
         click.echo(json.dumps(doc, indent=2))
     else:

@@ -32,8 +32,14 @@ def render_text(info: FieldInfo, value: Any) -> str:
     if value is None:
         return NA
     if isinstance(value, list):
-        text = "(" + ",".join(_scalar_text(info.ftype, v) for v in value) + ")"
-        return text[:LIST_TEXT_LIMIT]
+        # libsinsp writes a comma only once the text holds more than "(", so leading empty
+        # strings leave no trace: ["", "", "x"] prints as (x), ["x", "", "y"] as (x,,y).
+        text = "("
+        for item in value:
+            if len(text) > 1:
+                text += ","
+            text += _scalar_text(info.ftype, item)
+        return (text + ")")[:LIST_TEXT_LIMIT]
     return _scalar_text(info.ftype, value)
 
 

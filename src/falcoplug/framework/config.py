@@ -60,11 +60,36 @@ def _init_config_text(value: Any, where: str) -> str:
     raise ConfigError(f"{where}: init_config must be a string or a mapping")
 
 
-def _library_path(value: str, base: Path) -> str:
-    if os.path.isabs(value) or "/" not in value and not value.endswith(".so"):
+# Where Falco looks for a plugin whose library_path is relative (FALCO_ENGINE_PLUGINS_DIR).
+FALCO_PLUGINS_DIR = Path("/usr/share/falco/plugins")
+
+
+def _is_library(value: str) -> bool:
+    name = os.path.basename(value)
+    return name.endswith(".so") or ".so." in name
+
+
+def _library_path(value: str, config_dir: Path, where: str) -> str:
+    """A relative ``library_path`` as Falco resolves it: under Falco's plugins folder; falcoplug then
+    also tries the working directory and the configuration file's folder. The result is a path to an
+    existing file, so that dlopen never searches the system's library path for a bare name.
+
+    Bundled plugins (a bare name, or Falco's ``libk8saudit.so`` when no such file exists) and Python
+    plugin references are left as they are.
+    """
+    if os.path.isabs(value) or not _is_library(value):
         return value
-    candidate = base / value
-    return str(candidate) if candidate.exists() else value
+    folders = [FALCO_PLUGINS_DIR, Path.cwd(), config_dir]
+    for folder in folders:
+        candidate = Path(os.path.normpath(folder / value))
+        if candidate.is_file():
+            return str(candidate)
+    from ..plugins import bundled_reference
+
+    if bundled_reference(value) is not None:
+        return value
+    looked = ", ".join(str(f) for f in dict.fromkeys(folders))
+    raise ConfigError(f"{where}: library_path '{value}' not found (looked in {looked})")
 
 
 def _is_bundled(name: str) -> bool:
@@ -99,7 +124,7 @@ def load_falco_config(path: str | os.PathLike[str]) -> FalcoConfig:
         location = entry.get("library_path") or name  # a bundled plugin may be named alone
         params = entry.get("open_params")
         specs[name] = PluginSpec(
-            location=_library_path(str(location), path.parent),
+            location=_library_path(str(location), path.parent.resolve(), where),
             init_config=_init_config_text(entry.get("init_config"), where),
             open_params=None if params is None else str(params),
             name=name,
