@@ -115,7 +115,7 @@ def test_batch_rendering_is_the_per_event_rendering():
         pipeline.prepare()
         texts.append([line for batch in host.batches() for line in pipeline.lines(batch)])
         if condition is None:
-            assert pipeline._state(None).columns is not None  # the batch path was taken
+            assert pipeline._state(None).render is not None  # the batch path was taken
         host.destroy()
     assert texts[0] == texts[1] and len(texts[0]) == 40
     assert texts[0][5].startswith("{6} 10 v5 v5       false 10.0.0.5 ")

@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 from .errors import FalcoplugError
@@ -28,7 +29,7 @@ from .framework import extraction_errors
 from .framework.extraction_errors import ExtractionErrors
 from .framework.inspector import FieldPlan, Inspector, SourcedBatch
 from .framework.plugin import SYSCALL_SOURCE
-from .framework.registry import LenientFields, MissingField
+from .framework.registry import LenientFields, MissingField, PluginField
 from .framework.values import BatchValues, FieldGroups
 from .rules import AlertFormatter, AlertOptions, RuleEngine, RulesLoader
 from .rules.alerts import Alert
@@ -160,8 +161,11 @@ class _SourceState:
     groups: FieldGroups
     condition: CompiledFilter | None
     output: OutputFormat | None
-    # a format of plain fields without a condition: rendered a batch at a time from columns
-    columns: tuple[FieldPlan, Callable[[Sequence[Sequence[Any]]], list[str]]] | None = None
+    # Columns of a whole batch (see Pipeline._columnar): the plan of the condition's and the
+    # output's fields, and the output's batch renderer (None: the output renders per event)
+    plan: FieldPlan | None = None
+    render: Callable[[Sequence[Sequence[Any]]], list[str]] | None = None
+    condition_plan: FieldPlan | None = None  # the condition's fields alone (-q: nothing rendered)
 
 
 class Pipeline:
@@ -254,12 +258,31 @@ class Pipeline:
             source_rules = engine.sources.get(source)
             for rule in source_rules.rules if source_rules is not None else ():
                 fields += rule.output_format.fields
-        columns = None
-        if output is not None and condition is None and engine is None:
-            render = output.column_renderer()
-            if render is not None:
-                columns = (self.host.plan(source, output.fields), render)
-        return _SourceState(FieldGroups(self.host, source, fields), condition, output, columns)
+        state = _SourceState(FieldGroups(self.host, source, fields), condition, output)
+        if engine is None:
+            self._columnar(state, source)
+        return state
+
+    def _columnar(self, state: _SourceState, source: str) -> None:
+        """Without rules, a batch can be worked on as columns: every field the condition and the
+        output read, extracted for the whole batch in one pass of the compiled core. Only when each
+        plugin field is cheap to extract in a loop (C plugins): an in-process plugin's fields stay
+        lazy, so that a condition's short-circuit still saves their cost."""
+        condition, output = state.condition, state.output
+        fields = list(condition.fields) if condition is not None else []
+        if any(isinstance(f, PluginField) and not f.plugin.backend.prefers_batch_extraction for f in fields):
+            return
+        render = output.column_renderer() if output is not None and not self.as_json else None
+        if render is not None and any(isinstance(f, MissingField) for f in output.fields):  # type: ignore[union-attr]
+            render = None  # a field another source lacks: the per-event path prints it as <NA>
+        if render is not None:
+            fields += output.fields  # type: ignore[union-attr]
+        elif condition is None:
+            return
+        if condition is not None:
+            state.condition_plan = self.host.plan(source, list(dict.fromkeys(condition.fields)))
+        state.plan = self.host.plan(source, list(dict.fromkeys(fields)))
+        state.render = render
 
     def _matching(self, batch: SourcedBatch) -> Iterator[BatchValues]:
         state = self._state(batch.source)
@@ -273,6 +296,41 @@ class Pipeline:
                 continue
             stats.kept += 1
             yield values
+
+    def _kept(self, state: _SourceState, batch: SourcedBatch, columns: dict[Any, list[Any]]) -> list[bool] | None:
+        """Which events of a batch the condition keeps, tested on the batch's columns (``None``: no
+        condition, every event); counted in the stats."""
+        n = len(batch)
+        self.stats.events += n
+        condition = state.condition
+        if condition is None:
+            self.stats.kept += n
+            return None
+        test, at = condition.test, [0]
+
+        def value(field: Any) -> Any:
+            return columns[field][at[0]]
+
+        kept = []
+        for i in range(n):
+            at[0] = i
+            kept.append(test(value))
+        self.stats.kept += sum(kept)
+        return kept
+
+    def count(self, batch: SourcedBatch) -> int:
+        """How many events of a batch the condition keeps, with nothing rendered (``-q``)."""
+        state = self._state(batch.source)
+        if state.condition is None:
+            self.stats.events += len(batch)
+            self.stats.kept += len(batch)
+            return len(batch)
+        plan = state.condition_plan
+        if plan is None:
+            return sum(1 for _ in self._matching(batch))
+        columns = dict(zip(plan.fields, plan.columns(batch)))
+        kept = self._kept(state, batch, columns)
+        return len(batch) if kept is None else sum(kept)
 
     def alerts(self, batch: SourcedBatch, *, with_fields: bool = True) -> Iterator[Alert]:
         """The alerts of a batch's events, in order (rules must be loaded); ``with_fields=False``
@@ -300,11 +358,13 @@ class Pipeline:
         state = self._state(batch.source)
         output = state.output
         assert output is not None
-        if state.columns is not None and not self.as_json:
-            plan, render = state.columns
-            self.stats.events += len(batch)
-            self.stats.kept += len(batch)
-            return render(plan.columns(batch))
+        if state.plan is not None and state.render is not None:
+            columns = dict(zip(state.plan.fields, state.plan.columns(batch)))
+            kept = self._kept(state, batch, columns)
+            wanted = [columns[f] for f in output.fields]
+            if kept is not None:
+                wanted = [list(compress(col, kept)) for col in wanted]
+            return state.render(wanted)
         if self.as_json:
             return [json.dumps(output.json_fields(v), separators=(",", ":"), ensure_ascii=False) for v in self._matching(batch)]
         return [output.text(v) for v in self._matching(batch)]

@@ -233,19 +233,31 @@ def _pump(host: Inspector, batches: Iterator[SourcedBatch], pipeline: Pipeline, 
             batch = head(batch, opts.max_events - count)
         if recorder is not None:
             recorder.write(batch)
-        if opts.quiet and pipeline.rules is None and pipeline.condition is None:
-            pipeline.stats.events += len(batch)  # nothing to print or to match: no per-event work
-        else:
+        if opts.quiet and pipeline.rules is None:  # nothing to print: the condition only, if any
             mark = pipeline.stats.mark()
+            try:
+                kept = pipeline.count(batch)
+            except KeyboardInterrupt:
+                pipeline.stats.restore(mark)
+                raise
+            if count_matches:
+                if opts.max_events is not None and count + kept > opts.max_events:
+                    pipeline.stats.kept -= count + kept - opts.max_events
+                    kept = opts.max_events - count
+                count += kept
+        else:
+            mark, printing = pipeline.stats.mark(), False
             try:
                 lines = pipeline.lines(batch)
                 if count_matches and opts.max_events is not None and count + len(lines) > opts.max_events:
                     pipeline.stats.kept -= count + len(lines) - opts.max_events
                     lines = lines[: opts.max_events - count]
+                printing = True  # from here on the batch counts: its lines are (being) written
                 if lines and not opts.quiet:
                     out.write("\n".join(lines) + "\n")
             except KeyboardInterrupt:  # what the summary counts is what was printed
-                pipeline.stats.restore(mark)
+                if not printing:
+                    pipeline.stats.restore(mark)
                 raise
             if count_matches:
                 count += len(lines)
