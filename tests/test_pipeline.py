@@ -64,7 +64,7 @@ def test_alerts_text_and_summary(libs, rules_file):
     # addOutput fields of the plugins are appended as Falco's suggested output
     assert lines[0].endswith("odd=odd3) test_value=3 ext_u64=6 ext_str=v3")
     assert "Events processed: 10" in result.stderr and "Events detected: 4" in result.stderr
-    assert "   Warning: 2" in result.stderr and "   Big value: 2" in result.stderr
+    assert "   WARNING: 2" in result.stderr and "   Big value: 2" in result.stderr  # Falco's summary words
 
 
 def test_alerts_json(libs, rules_file):
