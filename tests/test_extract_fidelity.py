@@ -120,3 +120,12 @@ def test_ts_now_is_read_per_event():
     assert reltimes[0] == 0 and reltimes[-1] > 0  # evt.reltime advances within a batch
     host.destroy()
     plan_host.destroy()
+
+
+@pytest.mark.skipif(fastpath is None, reason="the one-call path needs the compiled core")
+def test_a_field_named_twice_affects_its_request_only():
+    extractor = str(build_plugin("extractor_plugin"))
+    host, rows = two_field_host(extractor, ["ext.key[a]", "ext.key[b]"])
+    assert rows[1] == ["a=1", "b=1"]
+    assert not host.plugin("testext").backend.extract_one_field_per_call
+    host.destroy()

@@ -94,12 +94,15 @@ class CExtractor(Extractor):
         self._input.value_offsets = ffi.NULL
         self._sources: dict[str | None, Any] = {None: ffi.NULL}
         self._values = None
+        self._twice = False
         if fastpath is not None:
             self._values = ffi.new("fp_values*")
             if fastpath.fp_values_init(self._values, n) != 0:
                 raise MemoryError("cannot allocate the extraction buffers")
             names = [req.name for req in self.fields]
-            self._values.one_per_call = int(plugin.extract_one_field_per_call or len(set(names)) < len(names))
+            # a field named twice: this request only (the plugin may keep per-field state)
+            self._twice = len(set(names)) < len(names)
+            self._values.one_per_call = int(plugin.extract_one_field_per_call or self._twice)
         # How each field's values are stored: strings, numbers (u64 and bool) or byte buffers.
         self._kinds = tuple(_kind(req.ftype) for req in self.fields)
 
@@ -134,7 +137,7 @@ class CExtractor(Extractor):
             ffi.from_buffer("uint64_t[]", nums), self._source(source),
             ffi.from_buffer("uint8_t[]", type_ok) if type_ok is not None else ffi.NULL, out,
         ))  # fmt: skip
-        if out.one_per_call:
+        if out.one_per_call and not self._twice:  # the proof failed: every request of the plugin
             self.plugin.extract_one_field_per_call = True
         failures = ffi.unpack(out.failures, len(self.fields))
         if any(failures):
