@@ -236,13 +236,15 @@ class Worker:
         return ("bad", problem) if problem else ("value", value)
 
     def op_extract_together(self, event: bytes, evtnum: int, source: str | None, requests: Sequence[Any]) -> Any:
-        """Several fields in one call, with the addresses of their storage (C plugins only)."""
+        """Every request in one call, then each alone (C plugins only): ``(together, alone)``, each
+        value with the addresses of its storage."""
         from ..abi import probe
 
         self._begin(0)
-        result = probe.extract(self.backend, event, evtnum, source, list(requests))
+        together = probe.extract(self.backend, event, evtnum, source, list(requests)).fields
+        alone = [probe.extract(self.backend, event, evtnum, source, [r]).fields[0] for r in requests]
         self._end()
-        return [(v.values, v.problem, v.array, v.storage) for v in result.fields]
+        return [[(v.values, v.problem, v.array, v.storage) for v in values] for values in (together, alone)]
 
     def op_parse(self, events: Sequence[bytes], source: str, first: int) -> int:
         assert self.plugin is not None

@@ -372,7 +372,7 @@ def check_shared_storage(session: Session, report: Report, real: Sequence[bytes]
     pairs += [(ProbeRequest(i, f["name"], f["ftype"], bool(f.get("isList")), arg_index=1), ProbeRequest(i, f["name"], f["ftype"], bool(f.get("isList")), arg_index=2))
               for i, f in enumerate(fields) if (f.get("arg") or {}).get("isIndex") and not (f.get("arg") or {}).get("isKey")]  # fmt: skip
     pairs += [(r, r) for r, f in zip(reqs, fields) if not (f.get("arg") or {}).get("isRequired")][:3]
-    samples = [*real[:6], k8s_sample(), b'{"kind":"Event","verb":"get","a":"x"}']
+    samples = [*real[:2], k8s_sample(), b'{"kind":"Event","verb":"get","a":"x"}'][:3]
     across: dict[tuple[str, str], str] = {}
     same: dict[str, str] = {}
     for t in tgts[:1]:
@@ -428,8 +428,7 @@ def check_shared_storage(session: Session, report: Report, real: Sequence[bytes]
 
 def _compare(session: Session, event: bytes, num: int, source: str, reqs: Sequence[ProbeRequest],
              found: dict[Any, str], *, same: bool) -> None:  # fmt: skip
-    together = session.call("extract_together", event, num, source, list(reqs), count=1)
-    singles = [session.call("extract_together", event, num, source, [r], count=1)[0] for r in reqs]
+    together, singles = session.call("extract_together", event, num, source, list(reqs), count=1 + len(reqs))
     owners: dict[int, int] = {}
     for j, (values, problem, array, storage) in enumerate(together):
         if values is None or problem:

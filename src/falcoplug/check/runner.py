@@ -56,7 +56,7 @@ class CheckOptions:
     registry: str | None = None
     limits: Limits = field(default_factory=Limits)
     save_dir: Path | None = None
-    replay_events: int = 200
+    replay_events: int = 100
     only: Sequence[str] = ()
 
 

@@ -43,7 +43,7 @@ def _budget(ctx: click.Context, param: click.Parameter, value: str) -> Budget:
 @click.option("--timeout", "call_timeout", default=5.0, show_default=True, help="Time limit of one plugin call, in seconds.")
 @click.option("--memory", "memory_mb", default=1024, show_default=True, help="Memory the plugin's process may add, in MiB.")
 @click.option("--save-dir", default=None, type=click.Path(file_okay=False), help="Where failing inputs are written.")
-@click.option("--events", "replay_events", default=200, show_default=True, help="Events recorded for the replay check.")
+@click.option("--events", "replay_events", default=100, show_default=True, help="Events recorded for the replay check.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (for CI).")
 @click.option("--verbose-passes", is_flag=True, help="List every passing rule, not only a count.")
 def check_command(plugin: str, config: str, open_params: str | None, budget: Budget, seed: int | None,
