@@ -1,7 +1,13 @@
-"""Host -> plugin: the table callbacks of the reader, writer, fields and registry vtables."""
+"""Host -> plugin: the table callbacks of the reader, writer, fields and registry vtables.
+
+Every callback has one shape (:func:`table_callback`, :func:`owner_callback`): the body works on
+the Python objects and raises :class:`TableError` with libsinsp's text; the wrapper turns that into
+the owner's last error and the API's failure value. Compiled (``c/tables.c``), these are the slow
+path: C serves the hot operations and calls them for everything else."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ...backend import TableError
@@ -12,228 +18,190 @@ from .compiled import COMPILED, address, entry_of, entry_ptr, field_of, field_pt
 from .foreign import ForeignTable
 from .values import _TYPE_NAMES, NULL, ST, U64_ERROR, _decode, _key, _text, value_from_c
 
-# -- the callbacks: fields ---------------------------------------------------------------------------
+# -- one shape for every callback ------------------------------------------------------------------
 
 
-def _fail(access: Any, exc: BaseException) -> None:
-    access.owner.set_error(_text(exc))
+def table_callback(signature: str, failure: Any) -> Callable[[Callable[..., Any]], Any]:
+    """A callback on a table handle: a NULL table fails; else ``body`` runs with the
+    :class:`TableAccess` behind the handle, and any exception becomes the accessing owner's last
+    error (libsinsp's text) and the API's failure value. Nothing leaves a callback."""
+
+    def wrap(body: Callable[..., Any]) -> Any:
+        def callback(t: Any, *args: Any) -> Any:
+            if t == NULL:
+                return failure
+            access = ffi.from_handle(t)
+            try:
+                return body(access, *args)
+            except Exception as exc:
+                access.owner.set_error(_text(exc))
+                return failure
+
+        return ffi.callback(signature, callback, onerror=lambda *exc: failure)
+
+    return wrap
 
 
-@ffi.callback("const ss_plugin_table_fieldinfo*(ss_plugin_table_t*, uint32_t*)", onerror=lambda *e: NULL)
-def _list_fields(t: Any, nfields: Any) -> Any:
-    if t == NULL:
-        return NULL
-    access = ffi.from_handle(t)
-    try:
-        if access.foreign:
-            return access.table.fwd_list_fields(access.owner, nfields)
-        descrs = access.table.fields()
-        infos = ffi.new("ss_plugin_table_fieldinfo[]", max(1, len(descrs)))
-        names = []
-        for info, descr in zip(infos, descrs):
-            name = ffi.new("char[]", descr.name.encode())
-            names.append(name)
-            info.name = name
-            info.field_type = descr.type
-            info.read_only = 1 if descr.read_only else 0
-        access.fieldinfos = (infos, names)  # valid until the next call, as libsinsp's list
-        nfields[0] = len(descrs)
-        return infos
-    except Exception as exc:
-        _fail(access, exc)
-        return NULL
+def owner_callback(signature: str, failure: Any) -> Callable[[Callable[..., Any]], Any]:
+    """A callback on an owner handle (the init input's registry): as :func:`table_callback`, with
+    the :class:`~falcoplug.abi.host.OwnerHandle` behind the handle."""
+
+    def wrap(body: Callable[..., Any]) -> Any:
+        def callback(o: Any, *args: Any) -> Any:
+            if o == NULL:
+                return failure
+            owner = ffi.from_handle(o)
+            try:
+                return body(owner, *args)
+            except Exception as exc:
+                owner.set_error(_text(exc))
+                return failure
+
+        return ffi.callback(signature, callback, onerror=lambda *exc: failure)
+
+    return wrap
 
 
-@ffi.callback(
-    "ss_plugin_table_field_t*(ss_plugin_table_t*, const char*, ss_plugin_state_type)", onerror=lambda *e: NULL
-)
-def _get_field(t: Any, name: Any, state_type: int) -> Any:
-    if t == NULL:
-        return NULL
-    access = ffi.from_handle(t)
-    try:
-        if access.foreign:
-            return access.table.fwd_get_field(access.owner, name, state_type)
-        if name == NULL:
-            raise TableError("null field name")
-        return field_ptr(access.table.get_field(_decode(name), state_type))
-    except Exception as exc:
-        _fail(access, exc)
-        return NULL
+ENTRY = "ss_plugin_table_entry_t*"
+FIELD = "ss_plugin_table_field_t*"
+STATE = "ss_plugin_state_data*"
+TABLE = "ss_plugin_table_t*"
+FAILURE = Rc.FAILURE
+
+# -- fields ----------------------------------------------------------------------------------------
 
 
-@ffi.callback(
-    "ss_plugin_table_field_t*(ss_plugin_table_t*, const char*, ss_plugin_state_type)", onerror=lambda *e: NULL
-)
-def _add_field(t: Any, name: Any, state_type: int) -> Any:
-    if t == NULL:
-        return NULL
-    access = ffi.from_handle(t)
-    try:
-        if name == NULL:
-            raise TableError("null field name")
-        if state_type == ST.TABLE:  # refused for every table, by libsinsp's accessor
-            raise TableError(f"can't add dynamic field of type table: {_decode(name)}")
-        if access.foreign:
-            return access.table.fwd_add_field(access.owner, name, state_type)
-        return field_ptr(access.table.add_field(_decode(name), state_type))
-    except Exception as exc:
-        _fail(access, exc)
-        return NULL
+@table_callback(f"const ss_plugin_table_fieldinfo*({TABLE}, uint32_t*)", NULL)
+def _list_fields(access: TableAccess, nfields: Any) -> Any:
+    if access.foreign:
+        return access.table.fwd_list_fields(access.owner, nfields)
+    descrs = access.table.fields()
+    infos = ffi.new("ss_plugin_table_fieldinfo[]", max(1, len(descrs)))
+    names = []
+    for info, descr in zip(infos, descrs):
+        name = ffi.new("char[]", descr.name.encode())
+        names.append(name)
+        info.name = name
+        info.field_type = descr.type
+        info.read_only = 1 if descr.read_only else 0
+    access.fieldinfos = (infos, names)  # valid until the next call, as libsinsp's list
+    nfields[0] = len(descrs)
+    return infos
 
 
-# -- the callbacks: reader ---------------------------------------------------------------------------
+@table_callback(f"{FIELD}({TABLE}, const char*, ss_plugin_state_type)", NULL)
+def _get_field(access: TableAccess, name: Any, state_type: int) -> Any:
+    if access.foreign:
+        return access.table.fwd_get_field(access.owner, name, state_type)
+    if name == NULL:
+        raise TableError("null field name")
+    return field_ptr(access.table.get_field(_decode(name), state_type))
 
 
-@ffi.callback("const char*(ss_plugin_table_t*)", onerror=lambda *e: NULL)
-def _table_name(t: Any) -> Any:
-    return NULL if t == NULL else ffi.from_handle(t).cname
+@table_callback(f"{FIELD}({TABLE}, const char*, ss_plugin_state_type)", NULL)
+def _add_field(access: TableAccess, name: Any, state_type: int) -> Any:
+    if name == NULL:
+        raise TableError("null field name")
+    if state_type == ST.TABLE:  # refused for every table, by libsinsp's accessor
+        raise TableError(f"can't add dynamic field of type table: {_decode(name)}")
+    if access.foreign:
+        return access.table.fwd_add_field(access.owner, name, state_type)
+    return field_ptr(access.table.add_field(_decode(name), state_type))
 
 
-@ffi.callback("uint64_t(ss_plugin_table_t*)", onerror=lambda *e: U64_ERROR)
-def _table_size(t: Any) -> int:
-    if t == NULL:
-        return U64_ERROR
-    access = ffi.from_handle(t)
-    try:
-        if access.foreign:
-            return access.table.fwd_size(access.owner)
-        return len(access.table)
-    except Exception as exc:
-        _fail(access, exc)
-        return U64_ERROR
+# -- reader ----------------------------------------------------------------------------------------
 
 
-@ffi.callback("ss_plugin_table_entry_t*(ss_plugin_table_t*, const ss_plugin_state_data*)", onerror=lambda *e: NULL)
-def _get_entry(t: Any, key: Any) -> Any:
-    if t == NULL:
-        return NULL
-    access = ffi.from_handle(t)
-    try:
-        table = access.table
-        if access.foreign:
-            return table.fwd_get_entry(access.owner, key)
-        return access.state.hold(table.get_entry(_key(table, key)))
-    except Exception as exc:
-        _fail(access, exc)
-        return NULL
+@table_callback(f"const char*({TABLE})", NULL)
+def _table_name(access: TableAccess) -> Any:
+    return access.cname
 
 
-@ffi.callback(
-    "ss_plugin_rc(ss_plugin_table_t*, ss_plugin_table_entry_t*, const ss_plugin_table_field_t*, ss_plugin_state_data*)",
-    onerror=lambda *e: Rc.FAILURE,
-)
-def _read_field(t: Any, e: Any, f: Any, out: Any) -> int:
-    if t == NULL:
+@table_callback(f"uint64_t({TABLE})", U64_ERROR)
+def _table_size(access: TableAccess) -> int:
+    if access.foreign:
+        return access.table.fwd_size(access.owner)
+    return len(access.table)
+
+
+@table_callback(f"{ENTRY}({TABLE}, const {STATE})", NULL)
+def _get_entry(access: TableAccess, key: Any) -> Any:
+    table = access.table
+    if access.foreign:
+        return table.fwd_get_entry(access.owner, key)
+    return access.state.hold(table.get_entry(_key(table, key)))
+
+
+@table_callback(f"ss_plugin_rc({TABLE}, {ENTRY}, const {FIELD}, {STATE})", FAILURE)
+def _read_field(access: TableAccess, e: Any, f: Any, out: Any) -> int:
+    if out == NULL:
+        raise TableError("null output pointer")
+    out.u64 = 0  # libsinsp zeroes the output first
+    if access.foreign:
+        return access.table.fwd_read(access.owner, e, f, out)
+    if e == NULL or f == NULL:
+        raise TableError("null entry or field")
+    field = field_of(f)
+    value = access.table.read(entry_of(e), field)
+    if field.type == ST.TABLE and value is None:
+        access.owner.set_error("")
         return Rc.FAILURE
-    access = ffi.from_handle(t)
-    try:
-        if out == NULL:
-            raise TableError("null output pointer")
-        out.u64 = 0  # libsinsp zeroes the output first
-        if access.foreign:
-            return access.table.fwd_read(access.owner, e, f, out)
-        if e == NULL or f == NULL:
-            raise TableError("null entry or field")
-        field = field_of(f)
-        value = access.table.read(entry_of(e), field)
-        if field.type == ST.TABLE and value is None:
-            access.owner.set_error("")
-            return Rc.FAILURE
-        value_to_c(out, field.type, value, access.state)
-        return Rc.SUCCESS
-    except Exception as exc:
-        _fail(access, exc)
-        return Rc.FAILURE
+    value_to_c(out, field.type, value, access.state)
+    return Rc.SUCCESS
 
 
-@ffi.callback("void(ss_plugin_table_t*, ss_plugin_table_entry_t*)", onerror=lambda *e: None)
-def _release_entry(t: Any, e: Any) -> None:
-    if t == NULL or e == NULL:
+@table_callback(f"void({TABLE}, {ENTRY})", None)
+def _release_entry(access: TableAccess, e: Any) -> None:
+    if e == NULL:
         return
-    access = ffi.from_handle(t)
-    try:
-        if access.foreign:
-            access.table.fwd_release(e)
-            return
-        access.table.release(entry_of(e))  # alive: the plugin still holds it
-        access.state.release(address(e))
-    except Exception as exc:
-        _fail(access, exc)
+    if access.foreign:
+        access.table.fwd_release(e)
+        return
+    access.table.release(entry_of(e))  # alive: the plugin still holds it
+    access.state.release(address(e))
 
 
-@ffi.callback(
-    "ss_plugin_bool(ss_plugin_table_t*, ss_plugin_table_iterator_func_t, ss_plugin_table_iterator_state_t*)",
-    onerror=lambda *e: 0,
-)
-def _iterate(t: Any, it: Any, state: Any) -> int:
-    if t == NULL:
-        return 0
-    access = ffi.from_handle(t)
-    try:
-        if access.foreign:
-            return access.table.fwd_iterate(it, state)
-        if it == NULL:
-            raise TableError("null iterator function")
-        for entry in access.table.entries():
-            if not it(state, entry_ptr(entry)):
-                return 0
-        return 1
-    except Exception as exc:
-        _fail(access, exc)
-        return 0
+@table_callback(f"ss_plugin_bool({TABLE}, ss_plugin_table_iterator_func_t, ss_plugin_table_iterator_state_t*)", 0)
+def _iterate(access: TableAccess, it: Any, state: Any) -> int:
+    if access.foreign:
+        return access.table.fwd_iterate(it, state)
+    if it == NULL:
+        raise TableError("null iterator function")
+    for entry in access.table.entries():
+        if not it(state, entry_ptr(entry)):
+            return 0
+    return 1
 
 
-# -- the callbacks: writer ---------------------------------------------------------------------------
+# -- writer ----------------------------------------------------------------------------------------
 
 
-@ffi.callback("ss_plugin_rc(ss_plugin_table_t*)", onerror=lambda *e: Rc.FAILURE)
-def _clear(t: Any) -> int:
-    if t == NULL:
-        return Rc.FAILURE
-    access = ffi.from_handle(t)
-    try:
-        if access.foreign:
-            return access.table.fwd_clear(access.owner)
-        access.table.clear()
-        return Rc.SUCCESS
-    except Exception as exc:
-        _fail(access, exc)
-        return Rc.FAILURE
+@table_callback(f"ss_plugin_rc({TABLE})", FAILURE)
+def _clear(access: TableAccess) -> int:
+    if access.foreign:
+        return access.table.fwd_clear(access.owner)
+    access.table.clear()
+    return Rc.SUCCESS
 
 
-@ffi.callback("ss_plugin_rc(ss_plugin_table_t*, const ss_plugin_state_data*)", onerror=lambda *e: Rc.FAILURE)
-def _erase(t: Any, key: Any) -> int:
-    if t == NULL:
-        return Rc.FAILURE
-    access = ffi.from_handle(t)
-    try:
-        table = access.table
-        if access.foreign:
-            return table.fwd_erase(access.owner, key)
-        table.erase(_key(table, key))
-        return Rc.SUCCESS
-    except Exception as exc:
-        _fail(access, exc)
-        return Rc.FAILURE
+@table_callback(f"ss_plugin_rc({TABLE}, const {STATE})", FAILURE)
+def _erase(access: TableAccess, key: Any) -> int:
+    table = access.table
+    if access.foreign:
+        return table.fwd_erase(access.owner, key)
+    table.erase(_key(table, key))
+    return Rc.SUCCESS
 
 
-@ffi.callback("ss_plugin_table_entry_t*(ss_plugin_table_t*)", onerror=lambda *e: NULL)
-def _create_entry(t: Any) -> Any:
-    if t == NULL:
-        return NULL
-    access = ffi.from_handle(t)
-    try:
-        if access.foreign:
-            return access.table.fwd_create(access.owner)
-        entry = access.table.new_entry()
-        state = owner_tables(access.owner)
-        with state.lock:
-            state.created[id(entry)] = entry
-        return entry_ptr(entry)
-    except Exception as exc:
-        _fail(access, exc)
-        return NULL
+@table_callback(f"{ENTRY}({TABLE})", NULL)
+def _create_entry(access: TableAccess) -> Any:
+    if access.foreign:
+        return access.table.fwd_create(access.owner)
+    entry = access.table.new_entry()
+    state = owner_tables(access.owner)
+    with state.lock:
+        state.created[id(entry)] = entry
+    return entry_ptr(entry)
 
 
 def _take_created(access: Any, e: Any, what: str) -> Any:
@@ -246,135 +214,88 @@ def _take_created(access: Any, e: Any, what: str) -> Any:
     return found
 
 
-@ffi.callback("void(ss_plugin_table_t*, ss_plugin_table_entry_t*)", onerror=lambda *e: None)
-def _destroy_entry(t: Any, e: Any) -> None:
-    if t == NULL:
+@table_callback(f"void({TABLE}, {ENTRY})", None)
+def _destroy_entry(access: TableAccess, e: Any) -> None:
+    if access.foreign:
+        access.table.fwd_destroy(e)
         return
-    access = ffi.from_handle(t)
-    try:
-        if access.foreign:
-            access.table.fwd_destroy(e)
-            return
-        access.table.destroy_entry(_take_created(access, e, "destroy_table_entry"))
-    except Exception as exc:
-        _fail(access, exc)
+    access.table.destroy_entry(_take_created(access, e, "destroy_table_entry"))
 
 
-@ffi.callback(
-    "ss_plugin_table_entry_t*(ss_plugin_table_t*, const ss_plugin_state_data*, ss_plugin_table_entry_t*)",
-    onerror=lambda *e: NULL,
-)
-def _add_entry(t: Any, key: Any, e: Any) -> Any:
-    if t == NULL:
+@table_callback(f"{ENTRY}({TABLE}, const {STATE}, {ENTRY})", NULL)
+def _add_entry(access: TableAccess, key: Any, e: Any) -> Any:
+    table = access.table
+    if access.foreign:
+        return table.fwd_add(access.owner, key, e)
+    k = _key(table, key)
+    entry = _take_created(access, e, "add_entry")
+    return access.state.hold(table.add_entry(k, entry))
+
+
+@table_callback(f"ss_plugin_rc({TABLE}, {ENTRY}, const {FIELD}, const {STATE})", FAILURE)
+def _write_field(access: TableAccess, e: Any, f: Any, value: Any) -> int:
+    if access.foreign:
+        return access.table.fwd_write(access.owner, e, f, value)
+    if e == NULL or f == NULL or value == NULL:
+        raise TableError("null entry, field or value")
+    field = field_of(f)
+    if field.type == ST.TABLE:
+        raise TableError("writing to table fields is currently not supported")
+    access.checked_write(entry_of(e), field, value_from_c(value, field.type))
+    return Rc.SUCCESS
+
+
+# -- registry (init input) -------------------------------------------------------------------------
+
+
+@owner_callback("ss_plugin_table_info*(ss_plugin_owner_t*, uint32_t*)", NULL)
+def _list_tables(owner: Any, ntables: Any) -> Any:
+    if ntables == NULL:
         return NULL
-    access = ffi.from_handle(t)
-    try:
-        table = access.table
-        if access.foreign:
-            return table.fwd_add(access.owner, key, e)
-        k = _key(table, key)
-        entry = _take_created(access, e, "add_entry")
-        return access.state.hold(table.add_entry(k, entry))
-    except Exception as exc:
-        _fail(access, exc)
+    ntables[0] = 0
+    registry = owner.owner.tables
+    tables = registry.list() if registry is not None else []
+    infos = ffi.new("ss_plugin_table_info[]", max(1, len(tables)))
+    names = []
+    for info, (name, key_type) in zip(infos, tables):
+        cname = ffi.new("char[]", name.encode())
+        names.append(cname)
+        info.name = cname
+        info.key_type = key_type
+    owner_tables(owner).infos = (infos, names)
+    ntables[0] = len(tables)
+    return infos
+
+
+@owner_callback(f"{TABLE}(ss_plugin_owner_t*, const char*, ss_plugin_state_type)", NULL)
+def _get_table(owner: Any, name: Any, key_type: int) -> Any:
+    if name == NULL:
         return NULL
-
-
-@ffi.callback(
-    "ss_plugin_rc(ss_plugin_table_t*, ss_plugin_table_entry_t*, const ss_plugin_table_field_t*, const ss_plugin_state_data*)",
-    onerror=lambda *e: Rc.FAILURE,
-)
-def _write_field(t: Any, e: Any, f: Any, value: Any) -> int:
-    if t == NULL:
-        return Rc.FAILURE
-    access = ffi.from_handle(t)
-    try:
-        if access.foreign:
-            return access.table.fwd_write(access.owner, e, f, value)
-        if e == NULL or f == NULL or value == NULL:
-            raise TableError("null entry, field or value")
-        field = field_of(f)
-        if field.type == ST.TABLE:
-            raise TableError("writing to table fields is currently not supported")
-        access.checked_write(entry_of(e), field, value_from_c(value, field.type))
-        return Rc.SUCCESS
-    except Exception as exc:
-        _fail(access, exc)
-        return Rc.FAILURE
-
-
-# -- the callbacks: registry (init input) -----------------------------------------------------------
-
-
-def _owner_of(o: Any) -> Any:
-    return None if o == NULL else ffi.from_handle(o)
-
-
-@ffi.callback("ss_plugin_table_info*(ss_plugin_owner_t*, uint32_t*)", onerror=lambda *e: NULL)
-def _list_tables(o: Any, ntables: Any) -> Any:
-    owner = _owner_of(o)
-    if owner is None or ntables == NULL:
-        return NULL
-    try:
-        ntables[0] = 0
-        registry = owner.owner.tables
-        tables = registry.list() if registry is not None else []
-        infos = ffi.new("ss_plugin_table_info[]", max(1, len(tables)))
-        names = []
-        for info, (name, key_type) in zip(infos, tables):
-            cname = ffi.new("char[]", name.encode())
-            names.append(cname)
-            info.name = cname
-            info.key_type = key_type
-        owner_tables(owner).infos = (infos, names)
-        ntables[0] = len(tables)
-        return infos
-    except Exception as exc:
-        owner.set_error(_text(exc))
-        return NULL
-
-
-@ffi.callback("ss_plugin_table_t*(ss_plugin_owner_t*, const char*, ss_plugin_state_type)", onerror=lambda *e: NULL)
-def _get_table(o: Any, name: Any, key_type: int) -> Any:
-    owner = _owner_of(o)
-    if owner is None or name == NULL:
-        return NULL
-    try:
-        text = _decode(name)
-        state = owner_tables(owner)
-        access = state.accessed.get(text)
-        if access is not None:  # later calls give the same handle, as libsinsp's accessor cache
-            return access.handle
-        if key_type not in _TYPE_NAMES:
-            raise TableError(f"can't convert plugin state type to typeinfo: {int(key_type)}")
-        registry = owner.owner.tables
-        table = registry.get(text, key_type) if registry is not None else None
-        if table is None:
-            return NULL
-        access = state.accessed[text] = TableAccess(owner, table)
-        registry.note_user(owner.name)
+    text = _decode(name)
+    state = owner_tables(owner)
+    access = state.accessed.get(text)
+    if access is not None:  # later calls give the same handle, as libsinsp's accessor cache
         return access.handle
-    except Exception as exc:
-        owner.set_error(_text(exc))
+    if key_type not in _TYPE_NAMES:
+        raise TableError(f"can't convert plugin state type to typeinfo: {int(key_type)}")
+    registry = owner.owner.tables
+    table = registry.get(text, key_type) if registry is not None else None
+    if table is None:
         return NULL
+    access = state.accessed[text] = TableAccess(owner, table)
+    registry.note_user(owner.name)
+    return access.handle
 
 
-@ffi.callback("ss_plugin_rc(ss_plugin_owner_t*, const ss_plugin_table_input*)", onerror=lambda *e: Rc.FAILURE)
-def _add_table(o: Any, table_input: Any) -> int:
-    owner = _owner_of(o)
-    if owner is None:
-        return Rc.FAILURE
-    try:
-        table = ForeignTable.from_input(owner, table_input)
-        registry = owner.owner.tables
-        if registry is None:
-            raise TableError(f"no table registry to add table '{table.name}' to")
-        registry.add(table)
-        registry.note_user(owner.name)
-        return Rc.SUCCESS
-    except Exception as exc:
-        owner.set_error(_text(exc))
-        return Rc.FAILURE
+@owner_callback("ss_plugin_rc(ss_plugin_owner_t*, const ss_plugin_table_input*)", FAILURE)
+def _add_table(owner: Any, table_input: Any) -> int:
+    table = ForeignTable.from_input(owner, table_input)
+    registry = owner.owner.tables
+    if registry is None:
+        raise TableError(f"no table registry to add table '{table.name}' to")
+    registry.add(table)
+    registry.note_user(owner.name)
+    return Rc.SUCCESS
 
 
 @ffi.callback("void(ss_plugin_table_t*)", onerror=lambda *e: None)
