@@ -99,3 +99,31 @@ def test_stopping_early_interrupts_idle_sources(libs):
     assert seen == 6
     for host in endless:
         host.destroy()
+
+
+def test_several_live_sources_share_required_plugin_versions_and_one_summary(libs, tmp_path):
+    """As Falco's one rules engine: any loaded plugin satisfies required_plugin_versions (each input
+    runs in an inspector of its own), and one summary counts the alerts of every source."""
+    from click.testing import CliRunner
+
+    from falcoplug.cli.main import main
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "- required_plugin_versions:\n  - {name: testsrc, version: 0.2.0}\n  - {name: broken, version: 0.1.0}\n"
+        "- rule: from test\n  desc: d\n  condition: evt.num > 0\n  output: test %evt.num\n  priority: WARNING\n"
+        "  source: test\n"
+        "- rule: from broken\n  desc: d\n  condition: broken.value exists\n  output: broken %broken.value\n"
+        "  priority: INFO\n  source: broken\n"
+    )
+    broken = str(build_plugin("broken_plugin", {}))
+    result = CliRunner().invoke(main, ["run", "-p", libs["src"] + "||count=3", "-p", broken + "||", "-p", libs["ext"],
+                                       "-r", str(rules)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    # (the extractor's suggested output fields follow, as in Falco)
+    assert sorted(line.split(": ", 1)[1].split(" test_value")[0] for line in result.stdout.splitlines()) == [
+        "Informational broken 0", "Informational broken 1", "Warning test 1", "Warning test 2", "Warning test 3"
+    ]  # fmt: skip
+    summary = result.stderr[result.stderr.index("Events detected"):].splitlines()
+    assert summary == ["Events detected: 5", "Rule counts by severity:", "   WARNING: 3", "   INFO: 2",
+                       "Triggered rules by rule name:", "   from test: 3", "   from broken: 2"]  # fmt: skip

@@ -192,7 +192,7 @@ class Pipeline:
         self.formatter = rules.formatter() if rules is not None else None
         self.stats = Stats(filtered=bool(condition))
         if rules is not None:
-            self.stats.rule_order = [rule.name for rule in rules.loader.rules]
+            self.stats.rule_order = list(rules.loader.collector.rules)  # every rule, in definition order
         self._states: dict[str | None, _SourceState] = {}
 
     def prepare(self) -> None:

@@ -6,7 +6,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -22,7 +22,7 @@ from ..framework.config import PluginSpec
 from ..framework.inspector import Inspector, SourcedBatch
 from ..framework.metrics import MetricsReporter, collect, format_metrics
 from ..framework.multisource import MultiSource
-from ..pipeline import Pipeline, Rules, RuleSettings
+from ..pipeline import Pipeline, Rules, RuleSettings, Stats
 from .data_run import TableRun, parse_fields, run_table
 from .common import choose_inputs, config_option, gather_specs, load_plugins, plugin_option, rule_settings, rules_paths
 
@@ -69,10 +69,13 @@ class RunOptions:
     metrics: bool
 
 
-def make_pipeline(host: Inspector, opts: RunOptions) -> Pipeline:
+def make_pipeline(host: Inspector, opts: RunOptions, plugin_versions: Mapping[str, str] | None = None) -> Pipeline:
+    """``plugin_versions``: every loaded plugin, when this host has only some of them (several live
+    sources): Falco has one rules engine, and any loaded plugin satisfies ``required_plugin_versions``."""
     rules = None
     if opts.rules_paths:
         rules = Rules(host, opts.settings)
+        rules.loader.plugin_versions.update(plugin_versions or {})
         for warning in rules.load_paths(opts.rules_paths):
             log.info("%s", warning)
     return Pipeline(host, output_format=opts.output_format, condition=opts.condition, rules=rules, as_json=opts.as_json)
@@ -162,7 +165,8 @@ def run_command(
         if write_file is not None:
             raise ConfigError("-w records one input; several live sources were given")
         host.destroy()
-        _run_sources(specs, [spec for spec, _, _ in inputs], opts, summary)
+        versions = {plugin.name: plugin.version for _, plugin in loaded}
+        _run_sources(specs, [spec for spec, _, _ in inputs], opts, summary, versions)
         return
     _, source, params = inputs[0]
     pipeline = make_pipeline(host, opts)
@@ -271,7 +275,8 @@ def _pump(host: Inspector, batches: Iterator[SourcedBatch], pipeline: Pipeline, 
     out.flush()
 
 
-def _run_sources(specs: Sequence[PluginSpec], inputs: Sequence[PluginSpec], opts: RunOptions, summary: bool | None) -> None:
+def _run_sources(specs: Sequence[PluginSpec], inputs: Sequence[PluginSpec], opts: RunOptions, summary: bool | None,
+                 versions: Mapping[str, str]) -> None:  # fmt: skip
     """Several live sources: one inspector per input, with its own instances of the other plugins."""
     others = [s for s in specs if s not in inputs]
     hosts: list[Inspector] = []
@@ -281,7 +286,7 @@ def _run_sources(specs: Sequence[PluginSpec], inputs: Sequence[PluginSpec], opts
             host = Inspector()
             hosts.append(host)
             loaded = load_plugins(host, [spec, *others])
-            pipelines[id(host)] = make_pipeline(host, opts)
+            pipelines[id(host)] = make_pipeline(host, opts, versions)
             host.open(loaded[0][1], spec.open_params or "")
         _check_sources(list(pipelines.values()))
         runner = MultiSource(hosts, process=lambda batch: pipelines[id(batch.host)].lines(batch))
@@ -334,6 +339,18 @@ def _finish(hosts: Inspector | Sequence[Inspector], pipelines: Sequence[Pipeline
     finally:
         for host in hosts:
             host.destroy()
-    if summary or (summary is None and opts.rules_paths):
-        for pipeline in pipelines:
-            click.echo(pipeline.stats.summary(), err=True)
+    if pipelines and (summary or (summary is None and opts.rules_paths)):
+        click.echo(_combined([p.stats for p in pipelines]).summary(), err=True)
+
+
+def _combined(stats: Sequence[Stats]) -> Stats:
+    """One summary for several live sources, as Falco prints one for its single rules engine."""
+    if len(stats) == 1:
+        return stats[0]
+    total = Stats(filtered=any(s.filtered for s in stats), rule_order=stats[0].rule_order,
+                  started=min(s.started for s in stats))  # fmt: skip
+    for s in stats:
+        total.events, total.kept, total.alerts = total.events + s.events, total.kept + s.kept, total.alerts + s.alerts
+        total.by_rule.update(s.by_rule)
+        total.by_priority.update(s.by_priority)
+    return total
