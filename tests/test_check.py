@@ -212,3 +212,14 @@ def test_cli_json_and_exit_codes(chk: Any, tmp_path: Path) -> None:
     missing = runner.invoke(main, ["check", str(tmp_path / "nope.so"), *args])
     assert missing.exit_code == 2
     assert "could not run" in missing.output and "nope.so" in missing.output
+
+
+def test_every_load_rule_is_reported_not_only_the_first(build_plugin: Any, tmp_path: Path) -> None:
+    lib = build_plugin("broken_plugin", API_VERSION='"2.0.0"', PLUGIN_VERSION='"1.x"', OMIT_get_contact=None)
+    report = run(lib, tmp_path, "loading")
+    failed = {f.title: f.detail for f in report.failures("loading")}
+    assert "major versions disagree" in failed["required API version"]
+    assert failed["required symbols"] == "required symbol not implemented: 'plugin_get_contact'"
+    assert failed["version"] == "plugin provided an invalid version string: '1.x'"
+    assert report.exit_code == 1 and report.could_not_run is None
+    assert not report.of("resilience")  # libsinsp would refuse it: nothing else runs

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..abi.constants import UINT64_MAX
 from ..abi.probe import ProbeRequest
-from ..events import PPME_PLUGINEVENT_E, encode_event, encode_plugin_event
+from ..events import encode_event, encode_plugin_event
 
 _K8S_SAMPLES = Path(__file__).resolve().parent.parent / "plugins" / "data" / "k8s_audit"
 
@@ -198,5 +198,3 @@ def events_for(
     for item in items:
         yield plugin_event(item.data, target.plugin_id), item.what
 
-
-PLUGIN_EVENT = PPME_PLUGINEVENT_E

@@ -19,9 +19,8 @@ from ..backend import PluginBackend
 from ..errors import FalcoplugError
 from ..framework.fields import parse_fields_json
 from ..framework.plugin import (
-    REQUIRED_SYMBOLS, SYSCALL_SOURCE, _capabilities, api_version_problem, parse_version,
+    REQUIRED_SYMBOLS, SYSCALL_SOURCE, Plugin, _capabilities, api_version_problem, parse_version,
 )  # fmt: skip
-from ..framework.plugin import Plugin
 
 # semver.org's own pattern, written out: MAJOR.MINOR.PATCH[-prerelease][+build]
 SEMVER = re.compile(
@@ -35,7 +34,7 @@ HOST_FIELD_CLASSES = frozenset(
 )
 
 
-def problem(name: str, ok: bool, message: str, severity: str = "fail") -> "Rule":
+def problem(name: str, ok: bool, message: str, severity: str = "fail") -> Rule:
     """A rule whose message only makes sense when it fails."""
     return Rule(name, ok, "" if ok else message, severity)
 
@@ -86,10 +85,10 @@ def registration_rules(backend: PluginBackend) -> list[Rule]:
         "required symbols", not missing,
         ", ".join(f"required symbol not implemented: 'plugin_{s}'" for s in missing) or "all present",
     ))  # fmt: skip
-    version = _call(rules, "version", b.get_version) or "" if b.has("get_version") else ""
     if b.has("get_version"):
-        rules.append(Rule("version", parse_version(version) is not None,
-                          f"plugin provided an invalid version string: '{version}'" if parse_version(version) is None else version))
+        version = _call(rules, "version", b.get_version) or ""
+        valid = parse_version(version) is not None
+        rules.append(Rule("version", valid, version if valid else f"plugin provided an invalid version string: '{version}'"))
     caps, broken = _capabilities(b)
     for text in broken:
         rules.append(Rule("capabilities", False, f"broken plugin capabilities: {text}"))
@@ -100,7 +99,7 @@ def registration_rules(backend: PluginBackend) -> list[Rule]:
         rules.append(Rule("event source", source != SYSCALL_SOURCE,
                           "plugin can't implement the reserved event source 'syscall'" if source == SYSCALL_SOURCE else source))
     if b.has("get_fields"):
-        name = (b.get_name() or "") if b.has("get_name") else ""
+        name = (_call(rules, "name", b.get_name) or "") if b.has("get_name") else ""
         fields = _call(rules, "fields", lambda: parse_fields_json(b.get_fields(), name))
         if fields is not None:
             rules.append(Rule("fields", True, f"{len(fields)} fields"))

@@ -22,7 +22,6 @@ from .sandbox import ChildFailure, Limits, Sandbox, WorkerError
 from .session import Session
 from .sourcing import check_open_params, check_sourcing, split_events
 
-ALL_CHECKS = ("loading", "isolation", "resilience", "memory", "replay", "release", "registry", "sourcing")
 
 
 @dataclass
