@@ -83,7 +83,7 @@ def test_errors_are_one_line(src):
     code, _, err = run("run", "-p", f"{src}|not json|count=1")
     assert code == 1 and err.strip() == "falcoplug: error: error in plugin testsrc: init config is not a valid json"
     code, _, err = run("run", "-p", f"{src}||count=1", "-o", "%test.nope")
-    assert code == 1 and err.strip() == "falcoplug: error: unknown filter: test.nope"
+    assert code == 1 and err.strip() == "falcoplug: error: unknown filter: test.nope (did you mean test.num?)"
     code, _, err = run("run", "-p", f"{src}||count=5,fail_at=2")
     assert code == 1 and err.strip().endswith("plugin testsrc: failed at event 2")
 
@@ -134,3 +134,75 @@ def test_falco_yaml_errors_are_one_line(tmp_path):
     unknown.write_text("plugins: []\nload_plugins: [zzz]\n")
     code, _, err = run("run", "-c", str(unknown))
     assert code == 1 and "load_plugins names 'zzz', which has no entry in plugins:" in err
+
+
+# -- one error style, one exit-code policy, and the rough edges a new user meets (issue 15 §3) ----
+K8S_SAMPLE = os.path.join(os.path.dirname(__file__), "..", "src", "falcoplug", "plugins", "data", "k8s_audit",
+                          "attach_pod.json")  # fmt: skip
+
+
+def test_usage_errors_are_one_line_in_falcoplugs_style_exit_2(tmp_path):
+    code, out, err = run("run", "-R", str(tmp_path))
+    assert code == 2 and not out
+    assert err.strip().splitlines() == [
+        f"falcoplug: error: Invalid value for '-R' / '--read': File '{tmp_path}' is a directory. "
+        "(see 'main run --help')"
+    ]
+    code, _, err = run("--bogus")
+    assert code == 2 and err.startswith("falcoplug: error: No such option '--bogus'") and len(err.splitlines()) == 1
+
+
+def test_verbose_after_the_subcommand(src):
+    code, out, _ = run("run", "-p", f"{src}||count=2", "-v", "-o", "%evt.num")
+    assert code == 0 and out.split() == ["1", "2"]
+    code, out, _ = run("fields", "-vv", "-p", src, "--json")
+    assert code == 0 and "test" in json.loads(out)
+
+
+def test_priority_says_the_valid_values(src):
+    rules = os.path.join(os.path.dirname(__file__), "data")
+    code, _, err = run("run", "-p", f"{src}||count=1", "-r", rules, "--priority", "warn")
+    assert code == 1 and "invalid priority 'warn': valid values are emergency, alert" in err
+
+
+def test_spec_with_pipes_names_the_spec_and_its_split(src):
+    code, _, err = run("run", "-p", f"{src}||a|b", "-n", "1")
+    assert code == 1
+    assert err.strip() == (f"falcoplug: error: error in plugin testsrc: init config is not a valid json (plugin spec "
+                           f"'{src}||a|b' splits on its first and last '|': init config '|a', open params 'b')")  # fmt: skip
+    code, out, _ = run("run", "--help")
+    assert "splits on its first" in " ".join(out.split())
+
+
+def test_misspelt_fields_get_a_suggestion(tmp_path):
+    base = ["run", "-p", f"k8saudit|{{}}|{K8S_SAMPLE}", "-p", "json"]
+    code, _, err = run(*base, "-f", "ka.usr.name = x")
+    assert code == 1
+    assert err.strip() == ("falcoplug: error: filter_check called with nonexistent field ka.usr.name "
+                           "(did you mean ka.user.name or ka.impuser.name or ka.cluster.name?)")  # fmt: skip
+    code, _, err = run(*base, "-o", "%ka.usr.name")
+    assert code == 1 and err.strip().endswith("ka.usr.name (did you mean ka.user.name or ka.impuser.name or ka.cluster.name?)")
+    rules = tmp_path / "r.yaml"
+    rules.write_text("- rule: r\n  desc: d\n  condition: ka.verbb exists\n  output: x\n  priority: INFO\n  source: k8s_audit\n")
+    code, _, err = run(*base, "-r", str(rules))
+    assert code == 1 and "LOAD_ERR_COMPILE_CONDITION" in err and err.strip().endswith("(did you mean ka.verb?)")
+
+
+
+def test_fields_blank_line_before_each_class():
+    code, out, _ = run("fields", "-p", "k8saudit", "-p", "json", "--source", "k8s_audit")
+    lines = out.splitlines()
+    titles = [i for i, line in enumerate(lines) if line.startswith("Field Class:")]
+    assert len(titles) == 3 and all(lines[i - 1] == "" for i in titles)
+
+
+def test_inspect_text_keeps_brackets_and_shows_parsing_and_tables():
+    plugin = os.path.join(os.path.dirname(__file__), "sdk_plugins", "stateful.py") + ":Counter"
+    result = CliRunner().invoke(main, ["inspect", plugin], env={"COLUMNS": "300"})
+    assert result.exit_code == 0
+    assert "Parses: every source; all event types" in result.stdout
+    assert "Owned tables: sdkcount.hits" in result.stdout
+    result = CliRunner().invoke(main, ["inspect", "k8saudit"], env={"COLUMNS": "400"})
+    assert "ka.uri.param[key]" in result.stdout or "[key]" in result.stdout
+    doc = json.loads(CliRunner().invoke(main, ["inspect", plugin, "--json"]).stdout)
+    assert doc["parse_event_types"] == "all" and doc["owned_tables"] == ["sdkcount.hits"]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import click
 
-from ..errors import ConfigError
+from ..errors import ConfigError, FalcoplugError
 from ..framework.config import FalcoConfig, PluginSpec, load_falco_config
 from ..framework.inspector import Inspector
 from ..framework.manager import check_used, host_fields
@@ -21,7 +21,8 @@ plugin_option = click.option(
     "plugin_specs",
     multiple=True,
     metavar="SPEC",
-    help="A plugin: PATH.so or module:Class or file.py, optionally |INIT_CONFIG and |OPEN_PARAMS.",
+    help="A plugin: PATH.so or module:Class or file.py, optionally |INIT_CONFIG and |OPEN_PARAMS. The spec "
+    "splits on its first and its last '|' (so the init config may contain '|', the open params may not).",
 )
 config_option = click.option(
     "-c", "--config", "config_file", type=click.Path(dir_okay=False), help="A Falco configuration file (falco.yaml)."
@@ -33,7 +34,10 @@ def gather_specs(
 ) -> tuple[list[PluginSpec], FalcoConfig | None]:
     config = load_falco_config(config_file) if config_file else None
     specs = list(config.plugins) if config else []
-    specs += [PluginSpec.parse(text) for text in plugin_specs]
+    for text in plugin_specs:
+        spec = PluginSpec.parse(text)
+        _SPEC_TEXTS[id(spec)] = (spec, text)
+        specs.append(spec)
     if not specs and not allow_empty:
         raise ConfigError("no plugin given: use -p SPEC or -c falco.yaml")
     return specs, config
@@ -43,9 +47,28 @@ def load_plugins(host: Inspector, specs: Sequence[PluginSpec]) -> list[tuple[Plu
     """Register every plugin, then initialize each (libsinsp's order: all registered first)."""
     loaded = [(spec, host.register(spec.location)) for spec in specs]
     for spec, plugin in loaded:
-        plugin.init(spec.init_config)
+        try:
+            plugin.init(spec.init_config)
+        except FalcoplugError as exc:
+            hint = _split_hint(spec)
+            if hint is None:
+                raise
+            raise ConfigError(f"{exc} ({hint})") from None
     host.manager.check_overlaps(host_fields)  # as Falco, once every plugin is initialized
     return loaded
+
+
+_SPEC_TEXTS: dict[int, tuple[PluginSpec, str]] = {}  # the -p text each spec came from
+
+
+def _split_hint(spec: PluginSpec) -> str | None:
+    """How a ``-p`` spec with more than two ``|`` was split, naming the spec: an init config that
+    fails is then often a misplaced ``|``."""
+    entry = _SPEC_TEXTS.get(id(spec))
+    if entry is None or entry[0] is not spec or entry[1].count("|") <= 2:
+        return None
+    return (f"plugin spec {entry[1]!r} splits on its first and last '|': init config {spec.init_config!r}, "
+            f"open params {spec.open_params!r}")  # fmt: skip
 
 
 def choose_inputs(loaded: Sequence[tuple[PluginSpec, Plugin]]) -> list[tuple[PluginSpec, Plugin, str]]:
@@ -79,6 +102,9 @@ def choose_input(loaded: Sequence[tuple[PluginSpec, Plugin]]) -> tuple[Plugin, s
     return plugin, params
 
 
+PRIORITY_CHOICES = "emergency, alert, critical, error, warning, notice, informational (or info), debug"
+
+
 def rule_settings(config: FalcoConfig | None, *, json_output: bool = False, priority: str | None = None,
                   rule_matching: str | None = None) -> RuleSettings:  # fmt: skip
     """falco.yaml's rule settings, with the command line's on top."""
@@ -99,7 +125,7 @@ def rule_settings(config: FalcoConfig | None, *, json_output: bool = False, prio
     if settings.rule_matching not in ("first", "all"):
         raise ConfigError(f"rule_matching must be 'first' or 'all', not {settings.rule_matching!r}")
     if Priority.parse(settings.min_priority) is None:
-        raise ConfigError(f"invalid priority {settings.min_priority!r}")
+        raise ConfigError(f"invalid priority {settings.min_priority!r}: valid values are {PRIORITY_CHOICES}")
     return settings
 
 

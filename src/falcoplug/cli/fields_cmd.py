@@ -49,6 +49,8 @@ def fields_command(plugin_specs: tuple[str, ...], config_file: str | None, only_
         current = None
         for entry in entries:
             if entry["class"] != current:
+                if current is not None:  # a blank line between field classes
+                    click.echo("")
                 current = entry["class"]
                 title = "Field Class: evt (generic)" if current == "evt" else f"Field Class: {current} (plugin)"
                 click.echo(f"{title}\n{'-' * len(title)}")

@@ -54,6 +54,35 @@ def _takes_verbose(command: click.Command) -> bool:
     return any("-v" in getattr(p, "opts", ()) or "--verbose" in getattr(p, "opts", ()) for p in command.params)
 
 
+UNKNOWN_FIELD = re.compile(r"(?:nonexistent field|unknown filter:?)\s+%?([A-Za-z_][\w.\-]*)")
+
+
+def did_you_mean(text: str, args: list[str]) -> str | None:
+    """For an unknown field (libsinsp's "nonexistent field X"): the known fields closest to it, among
+    those of the plugins the command line names (registered again, not initialized)."""
+    match = UNKNOWN_FIELD.search(text)
+    if match is None:
+        return None
+    import difflib
+
+    from ..framework.inspector import Inspector
+    from .common import gather_specs
+
+    name = match.group(1)
+    specs_text = [v for flag, v in zip(args, args[1:]) if flag in ("-p", "--plugin")]
+    config = next((v for flag, v in zip(args, args[1:]) if flag in ("-c", "--config")), None)
+    try:
+        specs, _ = gather_specs(specs_text, config, allow_empty=True)
+        host = Inspector()
+        for spec in specs:
+            host.register(spec.location)
+        known = {f.name for source in host.manager.sources for f in host.resolver(source).fields()}
+    except Exception:  # a suggestion is a bonus: never a second error
+        return None
+    close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.7)
+    return f"did you mean {' or '.join(close)}?" if close else None
+
+
 class _Group(click.Group):
     """Turns falcoplug's errors into one line on stderr and exit code 1, never a traceback; usage
     errors into one line in the same style, exit code 2."""
@@ -79,6 +108,7 @@ class _Group(click.Group):
             sys.exit(130)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        self._args = list(args)  # kept for the suggestions of an error
         return super().parse_args(ctx, self._hoist_verbose(args))
 
     def _hoist_verbose(self, args: list[str]) -> list[str]:
@@ -103,7 +133,11 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except FalcoplugError as exc:
-            click.echo(f"falcoplug: error: {error_line(exc)}", err=True)
+            line = error_line(exc)
+            hint = did_you_mean(line, getattr(self, "_args", []))
+            if hint is not None:
+                line += ("\n" if "\n" in line else " ") + f"({hint})"
+            click.echo(f"falcoplug: error: {line}", err=True)
             sys.exit(1)
         except KeyboardInterrupt:
             click.echo("falcoplug: interrupted", err=True)

@@ -215,7 +215,7 @@ class App:
             try:
                 plugin.init(spec.init_config)
             except FalcoplugError as exc:
-                raise FalcoError(f"could not initialize plugin {plugin.name}: {_plain(exc)}") from None
+                raise _init_error(exc) from None
 
     def _find_plugin(self, name: str) -> Plugin:
         for spec, plugin in self.loaded:
@@ -518,7 +518,7 @@ class App:
             try:
                 plugin.init(spec.init_config)
             except FalcoplugError as exc:
-                raise FalcoError(f"could not initialize plugin {plugin.name}: {_plain(exc)}") from None
+                raise _init_error(exc) from None
 
     # -- --support ---------------------------------------------------------------------------
     def support(self, paths: Sequence[str]) -> None:
@@ -647,6 +647,15 @@ def _plain(exc: BaseException, plugin: str | None = None) -> str:
     if plugin is not None:
         text = re.sub(rf"^could not open plugin {re.escape(plugin)}: ", "", text)
     return text
+
+
+def _init_error(exc: BaseException) -> FalcoError:
+    """Falco's words for a failed init: an init config the schema refuses is a runtime error
+    ("error in plugin X: ..."); the plugin's own failure is "could not initialize plugin: ..."."""
+    text = str(exc)
+    if text.startswith("error in plugin"):
+        return FalcoRuntimeError(text)
+    return FalcoError(text if text.startswith("could not initialize plugin") else f"could not initialize plugin: {text}")
 
 
 def _stringify(node: Any) -> Any:
