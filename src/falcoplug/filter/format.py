@@ -19,9 +19,11 @@ from .compiler import CompiledOperand, compile_operand
 from .errors import FilterError
 from .fields import FT_BOOL, FT_BYTEBUF, FT_IPADDR, FT_IPNET, BoundField, FieldInfo, FieldResolver, ValueSource
 from .parser import parse_operand
-from .render import NA, render_json, render_text
+from .render import NA, is_padded, render_json, render_text
 
 _WIDTH = re.compile(r"[0-9]+")
+# Time-string fields that libsinsp's JSON output writes as the event's timestamp in nanoseconds
+JSON_TIMESTAMP_FIELDS = frozenset({"evt.time", "evt.time.s", "evt.time.iso8601", "evt.datetime", "evt.datetime.s"})
 _TOKEN_END = re.compile(r"[A-Za-z0-9_\])]")
 
 
@@ -101,7 +103,13 @@ class OutputFormat:
             if op is None:
                 continue
             if isinstance(op.node, ast.Field):
-                out[op.text] = render_json(token.info, op.get(getter))  # type: ignore[arg-type]
+                info = token.info
+                if info is not None and info.owner == "evt" and info.name in JSON_TIMESTAMP_FIELDS:
+                    event = getattr(values, "event", None)  # libsinsp: the timestamp, in ns
+                    if event is not None:
+                        out[op.text] = event.ts
+                        continue
+                out[op.text] = render_json(info, op.get(getter))  # type: ignore[arg-type]
                 continue
             for name, bf in op.raw_fields:
                 out[name] = render_json(bf.info, getter(bf))
@@ -214,7 +222,7 @@ _SPECIAL_TEXT_TYPES = frozenset({FT_BOOL, FT_IPADDR, FT_IPNET, FT_BYTEBUF})
 
 
 def _text_column(info: FieldInfo, width: int, column: Sequence[Any]) -> list[str]:
-    if not info.is_list and info.ftype not in _SPECIAL_TEXT_TYPES:
+    if not info.is_list and info.ftype not in _SPECIAL_TEXT_TYPES and not is_padded(info):
         texts = [NA if v is None else str(v) for v in column]
     else:
         texts = [render_text(info, v) for v in column]

@@ -11,6 +11,15 @@ from .fields import FT_BOOL, FT_BYTEBUF, FT_IPADDR, FT_IPNET, FieldInfo
 NA = "<NA>"
 # libsinsp truncates the text of a list field to this many bytes.
 LIST_TEXT_LIMIT = 1023
+# libsinsp's print format of numbers written with at least 9 digits, zero-padded (``%09``)
+PADDED_DEC = "10_PADDED_DEC"
+# The generic fields libsinsp declares with that print format (its catalogue says so for each)
+PADDED_GENERIC_FIELDS = frozenset({"evt.reltime", "evt.reltime.ns", "evt.rawtime.ns", "evt.latency.ns", "evt.deltatime.ns"})
+
+
+def is_padded(info: FieldInfo) -> bool:
+    """Whether a field's text is its number zero-padded to 9 digits (time fields in nanoseconds)."""
+    return info.print_format == PADDED_DEC or (info.owner == "evt" and info.name in PADDED_GENERIC_FIELDS)
 
 
 def _scalar_text(ftype: int, value: Any) -> str:
@@ -31,6 +40,8 @@ def render_text(info: FieldInfo, value: Any) -> str:
     """The text of a value; ``<NA>`` when there is none, ``(a,b)`` for a list."""
     if value is None:
         return NA
+    if isinstance(value, int) and not isinstance(value, bool) and is_padded(info):
+        return f"{value:09d}"
     if isinstance(value, list):
         # libsinsp writes a comma only once the text holds more than "(", so leading empty
         # strings leave no trace: ["", "", "x"] prints as (x), ["x", "", "y"] as (x,,y).
