@@ -7,7 +7,7 @@ that then exist in every entry (present and future, default 0 / "" / false). A f
 ``table`` holds a sub-table per entry; the sub-tables of one field share their field definitions
 (a :class:`Schema`), so a field obtained on one of them works on all of them.
 
-Errors are :class:`TableError` with libsinsp's texts: the C adapter (``abi/tables.py``) turns each
+Errors are :class:`TableError` with libsinsp's texts: the C adapter (``abi/tables/``) turns each
 into the owner's last error and a failing return code. Nothing here touches cffi; the ``_c`` slots
 are reserved for the C adapter, which caches its handles there.
 
@@ -112,7 +112,7 @@ class Field:
         self.read_only = read_only
         self.default = zero_value(type) if default is None else default
         self.sub = sub
-        self._c: Any = None  # reserved for the C adapter (the field's handle)
+        self._c: Any = None  # reserved for the C adapter (the field's pointer)
 
     def descr(self) -> FieldDescr:
         return FieldDescr(self.name, self.type, self.read_only)
@@ -173,14 +173,13 @@ class Schema:
 class Entry:
     """One entry: its values in schema order (dynamic fields added later may be missing: defaults)."""
 
-    __slots__ = ("values", "schema", "table", "key", "_c", "__weakref__")
+    __slots__ = ("values", "schema", "table", "key", "__weakref__")
 
     def __init__(self, schema: Schema) -> None:
         self.values = schema.new_values()
         self.schema = schema
         self.table: HostTable | None = None  # None while detached (created, not yet added)
         self.key: Any = None
-        self._c: Any = None  # reserved for the C adapter (the entry's handle)
 
     def __repr__(self) -> str:
         where = "detached" if self.table is None else f"{self.table.name}[{self.key!r}]"
