@@ -223,3 +223,15 @@ def test_every_load_rule_is_reported_not_only_the_first(build_plugin: Any, tmp_p
     assert failed["version"] == "plugin provided an invalid version string: '1.x'"
     assert report.exit_code == 1 and report.could_not_run is None
     assert not report.of("resilience")  # libsinsp would refuse it: nothing else runs
+
+
+def test_extractor_fed_by_a_source_plugin_with_with(tmp_path: Path) -> None:
+    import cbuild
+
+    source, extractor = cbuild.build_plugin("source_plugin"), cbuild.build_plugin("extractor_plugin")
+    report = run(extractor, tmp_path, "resilience", "memory", "replay", with_plugins=[WithPlugin(str(source))])
+    assert any(f.title.startswith("10 real events from") for f in report.of("resilience"))
+    # The fixture echoes the key it is given; echoing the checker's own non-UTF-8 key is no fault.
+    assert report.exit_code == 0, report.failures()
+    (replay,) = report.of("replay")
+    assert replay.status is Status.PASS and replay.detail.startswith("10 events x 18 fields")

@@ -181,8 +181,18 @@ def _count(state: FuzzState, chunk: Sequence[Case], results: Sequence[tuple[str,
             state.values += 1
         elif kind == "none":
             state.no_value += 1
+        elif "not valid UTF-8" in value and not _utf8(case.request.arg_key):
+            state.values += 1  # the plugin echoed the non-UTF-8 key the checker sent: not its fault
         elif case.request.name not in state.bad:
             state.bad[case.request.name] = (value, case)
+
+
+def _utf8(key: bytes | None) -> bool:
+    try:
+        (key or b"").decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _child_failure(session: Session, report: Report, exc: ChildFailure, case: Case, save_dir: Path, seed: int) -> None:
