@@ -33,7 +33,7 @@ from ..data import (
     stateful_plugins,
     write_table,
 )
-from ..data.cluster import JSON_COLUMN, TIME_COLUMN, PartitionResult
+from ..data.cluster import JSON_COLUMN, TIME_COLUMN, PartitionResult, counts_of
 from ..data.detect import alerts, output_field_infos
 from ..data.session import Input, main_source, opened
 from ..framework.registry import LenientFields
@@ -128,6 +128,7 @@ def _read_here(run: TableRun) -> None:
             for batch in batches:
                 writer.write(batch)
             counts.kept = writer.rows
+            counts.filtered = run.condition is not None
         counts.events = host.next_evtnum() - 1
     _summary(run, counts, time.perf_counter() - started)
 
@@ -148,8 +149,7 @@ def _detect_here(run: TableRun) -> None:
         except KeyboardInterrupt:
             pass  # what was gathered is written, as a live run prints what it had
         write_table(table.table(), run.out)
-        s = pipeline.stats
-        counts = Counts(s.events, s.kept, s.alerts, s.by_rule, s.by_priority)
+        counts = counts_of(pipeline.stats)
     _summary(run, counts, time.perf_counter() - started, default=True)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..framework.config import PluginSpec
-from ..pipeline import Pipeline, Rules, RuleSettings
+from ..pipeline import Pipeline, Rules, RuleSettings, Stats
 from ._deps import require
 from .detect import AlertTable, alerts, output_field_infos
 from .partition import Partition
@@ -56,8 +56,12 @@ class Counts:
     alerts: int = 0
     by_rule: Counter[str] = field(default_factory=Counter)
     by_priority: Counter[str] = field(default_factory=Counter)
+    filtered: bool = False  # a condition decided which events were kept
+    rule_order: list[str] = field(default_factory=list)  # the rules as defined: the summary's order
 
     def add(self, other: Counts) -> None:
+        self.filtered = self.filtered or other.filtered
+        self.rule_order = self.rule_order or other.rule_order
         self.events += other.events
         self.kept += other.kept
         self.alerts += other.alerts
@@ -65,17 +69,10 @@ class Counts:
         self.by_priority.update(other.by_priority)
 
     def summary(self, seconds: float) -> str:
-        rate = self.events / seconds if seconds > 0 else 0.0
-        lines = [f"Events processed: {self.events} in {seconds:.3f}s ({rate:,.0f} events/s)"]
-        if self.kept != self.events:
-            lines.append(f"Events matching the filter: {self.kept}")
-        lines.append(f"Events detected: {self.alerts}")
-        if self.alerts:
-            lines.append("Rule counts by severity:")
-            lines += [f"   {p}: {n}" for p, n in sorted(self.by_priority.items())]
-            lines.append("Triggered rules by rule name:")
-            lines += [f"   {r}: {n}" for r, n in self.by_rule.most_common()]
-        return "\n".join(lines)
+        """Falco's summary lines, as a single-process run prints them."""
+        stats = Stats(self.events, self.kept, self.alerts, Counter(self.by_rule), Counter(self.by_priority),
+                      started=time.perf_counter() - seconds, filtered=self.filtered, rule_order=self.rule_order)  # fmt: skip
+        return stats.summary()
 
 
 @dataclass
@@ -108,7 +105,13 @@ def _detect(job: Job, host: Any) -> tuple[Any, Counts]:
     if job.json_lines:
         table = table.append_column(JSON_COLUMN, pa.array(lines, pa.string()))
     s = pipeline.stats
-    return table, Counts(s.events, s.kept, s.alerts, Counter(s.by_rule), Counter(s.by_priority))
+    return table, counts_of(s)
+
+
+def counts_of(stats: Stats) -> Counts:
+    """A pipeline's statistics as counts that travel between processes."""
+    return Counts(stats.events, stats.kept, stats.alerts, Counter(stats.by_rule), Counter(stats.by_priority),
+                  stats.filtered, list(stats.rule_order))  # fmt: skip
 
 
 def _read(job: Job, host: Any) -> tuple[Any, Counts]:
@@ -124,7 +127,7 @@ def _read(job: Job, host: Any) -> tuple[Any, Counts]:
     table = pa.Table.from_batches(batches, schema=builder.schema)
     names = [*job.fields, TIME_COLUMN]
     table = table.rename_columns(names)
-    return table, Counts(events=events, kept=table.num_rows)
+    return table, Counts(events=events, kept=table.num_rows, filtered=job.filter is not None)
 
 
 def merge(results: Sequence[PartitionResult]) -> tuple[Any, Counts]:
