@@ -229,6 +229,10 @@ THREAD_FIELDS: dict[str, str] = {
 }
 
 
+_UNSET_IS_NONE = frozenset({"vtid", "vpid"})  # libsinsp gives no value while they are -1
+_INVALID_UID = 0xFFFFFFFF  # user.loginuid gives -1 for it (the field's own description says so)
+
+
 def _thread(column: str) -> Getter:
     def get(c: Any, e: Event) -> Any:
         table = getattr(c, "threads", None)
@@ -238,7 +242,14 @@ def _thread(column: str) -> Getter:
         if entry is None:
             return None
         field = table.schema.fields.get(column)
-        return None if field is None else entry.values[field.index]
+        if field is None:
+            return None
+        value = entry.values[field.index]
+        if column in _UNSET_IS_NONE and value == -1:
+            return None
+        if column == "loginuid" and value == _INVALID_UID:
+            return -1
+        return value
 
     return get
 
@@ -297,7 +308,7 @@ def arg_by_index(index: int) -> Getter:
         params = params_of(e) if info is not None else []
         if info is None or index < 0 or index >= len(params) or index >= len(info.params):
             return None
-        return arg_text(info.params[index], params[index])
+        return arg_text(info, index, params[index])
 
     return get
 
@@ -313,7 +324,7 @@ def arg_by_name(name: str, raw: bool) -> Getter:
             return None
         if raw:
             return raw_value(info.params[index], params[index])
-        return arg_text(info.params[index], params[index])
+        return arg_text(info, index, params[index])
 
     return get
 

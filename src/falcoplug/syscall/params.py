@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import signal
 import struct
 from typing import Any
 
@@ -23,6 +24,8 @@ _STRINGS = frozenset({9, 17, 43})  # CHARBUF, FSPATH, FSRELPATH
 _FLAGS = frozenset({28, 29, 30})
 _ENUMFLAGS = frozenset({44, 45, 46})
 PT_ERRNO, PT_FD, PT_MODE, PT_DOUBLE, PT_BYTEBUF, PT_IPV4ADDR = 11, 14, 42, 33, 10, 26
+PT_SYSCALLID, PT_SIGTYPE, PT_RELTIME, PT_UID, PT_GID = 18, 19, 20, 31, 32
+PPM_AT_FDCWD = -100
 
 
 def event_info(event: Event) -> EventInfo | None:
@@ -54,10 +57,11 @@ def raw_value(info: ParamInfo, data: bytes) -> Any:
 
 
 def _number_text(info: ParamInfo, value: int) -> str:
+    """printf's ``%X`` for PF_HEX, ``%#o`` for PF_OCT, decimal otherwise."""
     if info.fmt == "PF_HEX":
         return f"{value:X}"
     if info.fmt == "PF_OCT":
-        return f"{value:o}"
+        return f"0{value:o}" if value else "0"
     return str(value)
 
 
@@ -67,14 +71,17 @@ def errno_name(value: int) -> str:
 
 
 def _flags_text(info: ParamInfo, value: int, exact: bool) -> str:
-    """libsinsp's flag names of a FLAGS/ENUMFLAGS value, joined with ``|``."""
+    """libsinsp's flag names of a FLAGS/ENUMFLAGS/MODE value, joined with ``|``: the table is
+    walked in order, each contained flag taken out of the value, until a flag equal to the whole
+    value, which is named last."""
     table = event_table().value_tables.get(info.values_table or "", [])
     names: list[str] = []
     remaining = value
     for name, flag in table:
+        if flag == value:
+            names.append(name)
+            break
         if exact:
-            if flag == value:
-                return name
             continue
         if (flag == 0 and value == 0) or (flag != 0 and remaining & flag == flag and remaining != 0):
             names.append(name)
@@ -82,43 +89,77 @@ def _flags_text(info: ParamInfo, value: int, exact: bool) -> str:
     return "|".join(names)
 
 
-def param_text(info: ParamInfo, data: bytes) -> tuple[str, str]:
+def _fd_text(value: int, creates: bool) -> tuple[str, str]:
+    """A file descriptor: a negative one is an errno (or AT_FDCWD); the descriptor an event
+    creates is written from libsinsp's fd table, which falcoplug does not keep (nothing)."""
+    if value < 0:
+        return str(value), "AT_FDCWD" if value == PPM_AT_FDCWD else errno_name(value)
+    return ("", "") if creates else (str(value), "")
+
+
+def param_text(info: ParamInfo, data: bytes, creates_fd: bool = False) -> tuple[str, str]:
     """``(text, resolved)`` for one parameter, as ``get_param_as_str`` gives them.
 
-    File descriptors need libsinsp's fd table to be written (``3(<f>/tmp/x)``); without that
-    state machine libsinsp writes nothing for them, and so does this.
+    ``creates_fd``: the parameter is the descriptor the event creates (see :func:`_fd_text`).
     """
     if not data:
         return "", ""
     value = raw_value(info, data)
     t = info.ptype
     if t == PT_FD:
-        return "", ""
+        return _fd_text(value, creates_fd)
     if t == PT_ERRNO:
         return str(value), errno_name(value)
-    if t in _FLAGS or t in _ENUMFLAGS:
-        return _number_text(info, value), _flags_text(info, value, t in _ENUMFLAGS)
+    if t in _FLAGS or t in _ENUMFLAGS:  # flags are written in decimal, whatever the print format
+        return str(value), _flags_text(info, value, t in _ENUMFLAGS)
     if t == PT_MODE:
         return _number_text(info, value), _flags_text(info, value, False)
+    if t == PT_SYSCALLID:
+        return str(value), event_table().syscalls.get(value, "<unknown syscall>")
+    if t == PT_SIGTYPE:
+        return str(value), _signal_name(value)
+    if t == PT_RELTIME:
+        return str(value), f"{value / 1e9:g}s"
+    if t in (PT_UID, PT_GID):
+        return str(value), "<NA>"
     if isinstance(value, bool) or value is None:
         return "", ""
     if isinstance(value, int):
         return _number_text(info, value), ""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace"), ""
+    if isinstance(value, bytes):  # libsinsp's normal buffer format: unprintable bytes as dots
+        return "".join(chr(b) if 32 <= b < 127 else "." for b in value), ""
     return str(value), ""
 
 
-def arg_text(info: ParamInfo, data: bytes) -> str:
+def _signal_name(value: int) -> str:
+    try:
+        return signal.Signals(value).name
+    except ValueError:
+        return ""
+
+
+def creates_fd(einfo: EventInfo, index: int) -> bool:
+    """Whether parameter ``index`` is the descriptor the event returns (open, socket, ...)."""
+    return index == 0 and "EF_CREATES_FD" in einfo.flags and einfo.direction == "X"
+
+
+def arg_text(einfo: EventInfo, index: int, data: bytes) -> str:
     """``evt.arg``: the resolved text when there is one, else the plain text."""
-    text, resolved = param_text(info, data)
+    text, resolved = param_text(einfo.params[index], data, creates_fd(einfo, index))
     return resolved or text
 
 
 def args_text(einfo: EventInfo, params: list[bytes]) -> str:
-    """``evt.args``: ``name=text`` (``name=text(resolved)``) for every parameter, space separated."""
+    """``evt.args``: ``name=text`` (``name=text(resolved)``) for every parameter, space separated.
+
+    libsinsp writes no argument list at all for an event that created a descriptor it cannot
+    describe (without its fd table), and neither does this.
+    """
     parts = []
-    for info, data in zip(einfo.params, params):
-        text, resolved = param_text(info, data)
+    for index, (info, data) in enumerate(zip(einfo.params, params)):
+        if creates_fd(einfo, index) and info.ptype == PT_FD and raw_value(info, data) is not None:
+            if raw_value(info, data) >= 0:
+                return ""
+        text, resolved = param_text(info, data, creates_fd(einfo, index))
         parts.append(f"{info.name}={text}({resolved})" if resolved else f"{info.name}={text}")
     return " ".join(parts)
