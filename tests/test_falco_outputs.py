@@ -206,3 +206,44 @@ def test_min_priority_filters_what_every_output_gets(tmp_path: Path, capsys: pyt
     extra = f"priority: error\nfile_output: {{enabled: true, filename: {target}}}\n"
     assert run(tmp_path, extra=extra) == 0
     assert not target.exists() and "Events detected: 0" in capsys.readouterr().out
+
+
+@pytest.fixture
+def https_receiver(tmp_path: Path) -> Iterator[tuple[str, Path, list[tuple[dict[str, str], bytes]]]]:
+    """An HTTPS receiver on 127.0.0.1 with a self-signed certificate made for the test."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: no certificate for the HTTPS receiver")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)  # fmt: skip
+
+    class Handler(Receiver):
+        bodies: list[tuple[dict[str, str], bytes]] = []
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/", cert, Handler.bodies
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_https_output_verifies_with_ca_cert_or_goes_insecure(tmp_path: Path, https_receiver: Any,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    url, cert, bodies = https_receiver
+    base = ["-o", "http_output.enabled=true", "-o", f"http_output.url={url}", "-o", "json_output=true"]
+    assert run(tmp_path, *base, "-o", "stdout_output.enabled=true") == 0
+    assert not bodies and "certificate verify failed" in capsys.readouterr().err  # self-signed: refused
+    assert run(tmp_path, *base, "-o", f"http_output.ca_cert={cert}") == 0
+    assert run(tmp_path, *base, "-o", "http_output.insecure=true") == 0
+    assert len(bodies) == 2 and all(json.loads(body)["rule"] == "Every audit event" for _, body in bodies)
