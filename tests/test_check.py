@@ -235,3 +235,10 @@ def test_extractor_fed_by_a_source_plugin_with_with(tmp_path: Path) -> None:
     assert report.exit_code == 0, report.failures()
     (replay,) = report.of("replay")
     assert replay.status is Status.PASS and replay.detail.startswith("10 events x 18 fields")
+
+
+def test_value_on_the_stack_is_caught(chk: Any, tmp_path: Path) -> None:
+    report = run(chk(STACK_VALUE=True), tmp_path, "resilience", "memory")
+    (finding,) = [f for f in report.failures("memory") if f.title == "invalid result for chk.text"]
+    # Gone stack memory reads as garbage at once, or changes at the next call into the plugin.
+    assert "changed before the next extract_fields call" in finding.detail or "not valid UTF-8" in finding.detail

@@ -18,6 +18,7 @@
  *   LEAK             every extract_fields call allocates 32 KiB and never frees it
  *   NONDET           adds chk.seen
  *   SHARED_STORAGE   every string result of a call points to one slot in the plugin state
+ *   STACK_VALUE      chk.text's string lives on extract_fields' stack (gone once it returns)
  *   DROP_FIELD       no chk.extra
  *   PLUGIN_ID=N, PLUGIN_VERSION="x.y.z", PLUGIN_NAME="..."
  */
@@ -137,7 +138,24 @@ static int read_n(const uint8_t* p, uint32_t len, uint64_t* out) {
     return 1;
 }
 
+#ifdef STACK_VALUE
+__attribute__((noinline)) static void stack_string(state_t* s, ss_plugin_extract_field* f, const char* text) {
+    char local[256];
+    snprintf(local, sizeof local, "%s", text);
+    s->strs[0] = local; /* wrong on purpose: the buffer is gone when the function returns */
+    f->res.str = &s->strs[0];
+    f->res_len = 1;
+    __asm__ volatile("" : : "r"(local) : "memory");
+}
+#endif
+
 static void set_string(state_t* s, ss_plugin_extract_field* f, int slot, const char* text) {
+#ifdef STACK_VALUE
+    if (slot == 0) {
+        stack_string(s, f, text);
+        return;
+    }
+#endif
     snprintf(s->text[slot], sizeof s->text[slot], "%s", text);
 #ifdef SHARED_STORAGE
     s->slot = s->text[slot];

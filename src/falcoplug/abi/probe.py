@@ -52,11 +52,14 @@ class ProbeResult:
 
 
 def extract(
-    backend: Any, event: bytes, evtnum: int, source: str | None, requests: Sequence[ProbeRequest]
+    backend: Any, event: bytes, evtnum: int, source: str | None, requests: Sequence[ProbeRequest],
+    *, recheck: bool = False,
 ) -> ProbeResult:
     """Call ``plugin_extract_fields`` once with every request on ``event`` (a whole scap event).
 
-    ``backend`` is an initialized :class:`~falcoplug.abi.loader.CPluginBackend`.
+    ``backend`` is an initialized :class:`~falcoplug.abi.loader.CPluginBackend`. With ``recheck``
+    the values are read a second time after other plugin calls, and a value that changed is
+    reported as a problem.
     """
     keep: list[Any] = []
     cfields = ffi.new("ss_plugin_extract_field[]", len(requests))
@@ -91,7 +94,21 @@ def extract(
     rc = int(backend._fn["extract_fields"](backend._state, evt_input, extract_input))
     if rc != Rc.SUCCESS:
         return ProbeResult(rc, [ProbeValue() for _ in requests])
-    return ProbeResult(rc, [_read(cf, req) for cf, req in zip(cfields, requests)])
+    first = [_read(cf, req) for cf, req in zip(cfields, requests)]
+    if recheck:
+        # Values must stay valid until the next extract_fields call. Other calls into the plugin
+        # (allowed meanwhile) reuse the stack the plugin ran on: a value kept there changes.
+        backend._fn["get_last_error"](backend._state)
+        if "get_fields" in backend._fn:
+            backend._fn["get_fields"]()
+        for value, cf, req in zip(first, cfields, requests):
+            again = _read(cf, req)
+            if value.problem is None and value.values is not None and again.values != value.values:
+                value.problem = (
+                    f"the value of {req.name} changed before the next extract_fields call "
+                    f"({value.values!r:.60} then {again.values!r:.60}): it must not live on the stack or in freed memory"
+                )
+    return ProbeResult(rc, first)
 
 
 _last_event: list[Any] = [None, None]

@@ -210,7 +210,7 @@ class Worker:
         if self.is_c:
             from ..abi import probe
 
-            result = probe.extract(self.backend, event, evtnum, source, [req])
+            result = probe.extract(self.backend, event, evtnum, source, [req], recheck=True)
             value = result.fields[0]
             if value.problem:
                 return ("bad", value.problem)
