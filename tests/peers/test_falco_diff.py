@@ -114,3 +114,54 @@ def test_json_alerts(kind: str, config: Path) -> None:
     assert not used & PORT_DEVIATIONS, "a deviation of the ports shows in these alerts: compare without it"
     assert_same_lines([_without_hostname(x) for x in want.alerts], [_without_hostname(x) for x in got.alerts])
     assert_same_lines(want.summary, got.summary)
+
+
+# -- Falco's load-time checks: the same verdict and words --------------------------------------------
+
+
+def _extractor(name: str, fields: list[str], sources: list[str]) -> str:
+    """A C extraction-only plugin (tests/plugins/broken_plugin.c) with these string fields."""
+    from cbuild import build_plugin, cstr
+
+    defines: dict[str, object] = {
+        "NO_SOURCING": None,
+        "PLUGIN_NAME": cstr(name),
+        "FIELDS_JSON": cstr(json.dumps([{"name": f, "type": "string", "desc": f} for f in fields])),
+        "EXTRACT_EVENT_SOURCES": cstr(json.dumps(sources)),
+    }
+    return str(build_plugin("broken_plugin", defines))
+
+
+def _load_check(tmp: Path, extra: list[tuple[str, str]]) -> tuple[str, str]:
+    """Falco's and falcoplug's errors (last stderr line, prefix removed) for the Go k8saudit + json
+    and ``extra`` plugins (name, library), in that order."""
+    plugins = [("k8saudit", str(GO_K8SAUDIT)), ("json", str(GO_JSON)), *extra]
+    path = tmp / "falco.yaml"
+    entries = "".join(f"  - {{name: {n}, library_path: {lib}, init_config: '{SYNC}'}}\n" for n, lib in plugins)
+    entries = entries.replace(f"{GO_K8SAUDIT}, init_config: '{SYNC}'}}",
+                              f"{GO_K8SAUDIT}, init_config: '{SYNC}', open_params: {ALL_K8S_AUDIT}}}")  # fmt: skip
+    path.write_text(f"plugins:\n{entries}load_plugins: [{', '.join(n for n, _ in plugins)}]\n"
+                    "stdout_output: {enabled: true}\n")  # fmt: skip
+    falco_run = subprocess.run([str(FALCO), "-c", str(path), "-r", str(K8S_RULES), "--disable-source=syscall"],
+                               capture_output=True, text=True, timeout=TIMEOUT)  # fmt: skip
+    ours = subprocess.run([sys.executable, "-m", "falcoplug", "run", "-c", str(path), "-r", str(K8S_RULES)],
+                          capture_output=True, text=True, timeout=TIMEOUT)  # fmt: skip
+    want = falco_run.stderr.strip().splitlines()[-1] if falco_run.returncode else ""
+    got = ours.stderr.strip().splitlines()[-1] if ours.returncode else ""
+    return want.removeprefix("Error: "), got.removeprefix("falcoplug: error: ")
+
+
+@pytest.mark.parametrize(
+    ("fields", "sources", "message"),
+    [
+        (["ka.verb"], ["k8s_audit"], "Plugin 'extra' supports extraction of field 'ka.verb' that is overlapping for source 'k8s_audit'"),
+        (["evt.num"], ["k8s_audit"], "Plugin 'extra' supports extraction of field 'evt.num' that is overlapping for source 'k8s_audit'"),
+        (["extra.value"], ["nowhere"], "Plugin 'extra' is loaded but unused as not compatible with any known event source"),
+        (["extra.value"], ["syscall"], ""),  # syscall is always known, even with --disable-source=syscall
+    ],
+    ids=["plugin field", "host field", "unused", "syscall"],
+)
+def test_load_time_checks_as_falco(fields: list[str], sources: list[str], message: str, tmp_path: Path) -> None:
+    want, got = _load_check(tmp_path, [("extra", _extractor("extra", fields, sources))])
+    assert want == message
+    assert got == want
