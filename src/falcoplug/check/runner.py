@@ -17,7 +17,8 @@ from .registry import check_registry, load_registry
 from .release import check_release, manifest, read_manifest
 from .replay import check_replay
 from .report import Report, Status
-from .resilience import Budget, gist, check_leak, check_shared_storage, fuzz_extraction, fuzz_parsing
+from .memory import check_leak, check_shared_storage
+from .resilience import Budget, fuzz_extraction, fuzz_parsing, gist
 from .sandbox import ChildFailure, Limits, Sandbox, WorkerError
 from .session import Session
 from .sourcing import check_open_params, check_sourcing, split_events
