@@ -291,3 +291,30 @@ def test_typed_reads_with_falcos_defaults(tmp_path: Path) -> None:
 def test_falcos_word_wrap() -> None:
     assert wrap_text("a b", 5, 10) == "a b "
     assert wrap_text("aaaa bbbb", 2, 8) == "aaaa \n  bbbb "
+
+
+def test_several_plugin_sources_at_once(bundled_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trail = SHARED / "data" / "cloudtrail" / "alice_start_instances.json"
+    if not trail.exists():
+        pytest.skip("no CloudTrail sample (../shared/data)")
+    config = bundled_config.parent / "multi.yaml"
+    config.write_text(bundled_config.read_text().replace(
+        "  - {name: json, library_path: json}\n",
+        f"  - {{name: cloudtrail, library_path: cloudtrail, open_params: {trail}}}\n  - {{name: json, library_path: json}}\n",
+    ))  # fmt: skip
+    rules = bundled_config.parent / "rules.yaml"
+    rules.write_text(RULE + "\n- rule: Trail\n  desc: d\n  condition: ct.name exists\n  output: ct=%ct.name\n"
+                     "  priority: ERROR\n  source: aws_cloudtrail\n")  # fmt: skip
+    rc, out, err = ours(capsys, "-c", str(config), "-r", str(rules), "--disable-source=syscall", "-v")
+    assert rc == 0 and "Error ct=StartInstances" in out and "Warning verb=create" in out
+    assert out.endswith("Events detected: 2\nRule counts by severity:\n   ERROR: 1\n   WARNING: 1\n"
+                        "Triggered rules by rule name:\n   Every audit event: 1\n   Trail: 1\n")  # fmt: skip
+    assert "(aws_cloudtrail) Elapsed time:" in err and "Enabled event sources: k8s_audit, aws_cloudtrail" in err
+    rc, out, _ = ours(capsys, "-c", str(config), "-r", str(rules), "--enable-source=aws_cloudtrail")
+    assert rc == 0 and "Warning" not in out and "Events detected: 1" in out
+
+
+def test_verbose_stays_falcos_under_the_falcoplug_group(bundled_config: Path) -> None:
+    rules = str(bundled_config.parent / "rules.yaml")
+    result = CliRunner().invoke(falcoplug_main, ["falco", "-c", str(bundled_config), "-r", rules, "-v", "--dry-run"])
+    assert result.exit_code == 0 and "Enabled event sources: syscall, k8s_audit" in result.stderr

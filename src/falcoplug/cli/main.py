@@ -49,6 +49,8 @@ VERBOSE_FLAGS = re.compile(r"^(-v+|--verbose)$")
 
 def _takes_verbose(command: click.Command) -> bool:
     """Whether a subcommand (or one of its own subcommands) has a ``-v`` of its own."""
+    if command.context_settings.get("ignore_unknown_options"):  # takes its arguments as they are (falco)
+        return True
     if isinstance(command, click.Group):
         return any(_takes_verbose(sub) for sub in command.commands.values())
     return any("-v" in getattr(p, "opts", ()) or "--verbose" in getattr(p, "opts", ()) for p in command.params)

@@ -12,14 +12,14 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import __version__
 from ..errors import FalcoplugError
 from ..framework.config import PluginSpec
-from ..framework.inspector import Inspector, SourcedBatch
+from ..framework.inspector import Inspector
 from ..framework.metrics import collect, format_metrics
 from ..framework.multisource import MultiSource
 from ..framework.plugin import SYSCALL_SOURCE, Plugin
@@ -402,11 +402,15 @@ class App:
         elapsed = time.monotonic() - started
         events = sum(p.stats.events for p in pipelines)
         if self.opts.verbose:
+            counts: Counter[str | None] = Counter()
+            for pipeline in pipelines:
+                live = pipeline.host.input
+                counts[live.event_source if live is not None else None] += pipeline.stats.events
             for source in sources:
-                if source != SYSCALL_SOURCE or replay:
-                    rate = events / elapsed if elapsed > 0 else 0.0
-                    sys.stderr.write(f"({source}) Elapsed time: {elapsed:.3f}, Captured Events: {events}, "
-                                     f"{rate:.2f} eps\n")  # fmt: skip
+                if source in counts or (replay and source != SYSCALL_SOURCE):
+                    n = counts.get(source, events)
+                    rate = n / elapsed if elapsed > 0 else 0.0
+                    sys.stderr.write(f"({source}) Elapsed time: {elapsed:.3f}, Captured Events: {n}, {rate:.2f} eps\n")
         if c.bool("metrics.enabled", False):
             for line in format_metrics(collect(self.hosts)):
                 sys.stderr.write(line + "\n")

@@ -187,7 +187,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "falco") -> int:
         if wants_help:
             sys.stdout.write(HELP)
             return 0
-        opts.cmdline = shlex.join([prog, *args])
+        opts.cmdline = f"{prog} {shlex.join(args)}".strip()
         return run(opts)
     except FalcoError as exc:
         sys.stdout.flush()

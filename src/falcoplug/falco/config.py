@@ -11,21 +11,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 
-from .. import __version__
 from ..framework.config import PluginSpec
 from ..rules import AppendOutput
 from .errors import FalcoError
 from .schema import validate_config
 
-T = TypeVar("T")
 _MISSING = object()
 _TRUE = {"true", "yes", "on", "y"}
 _FALSE = {"false", "no", "off", "n"}
@@ -306,10 +303,6 @@ def _read_yaml(path: str) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise FalcoError(f"Error reading config file ({path}): the top level is not a mapping")
     return doc
-
-
-def default_user_agent() -> str:
-    return f"falcosecurity/falco/{FALCO_VERSION} (falcoplug {__version__})"
 
 
 FALCO_VERSION = "0.44.1"
