@@ -318,3 +318,39 @@ def test_verbose_stays_falcos_under_the_falcoplug_group(bundled_config: Path) ->
     rules = str(bundled_config.parent / "rules.yaml")
     result = CliRunner().invoke(falcoplug_main, ["falco", "-c", str(bundled_config), "-r", rules, "-v", "--dry-run"])
     assert result.exit_code == 0 and "Enabled event sources: syscall, k8s_audit" in result.stderr
+
+
+def test_duration_ends_a_live_source(tmp_path: Path) -> None:
+    """-M SECONDS stops a source that never ends (the bundled k8saudit's webhook), after the alerts
+    of what was posted to it."""
+    import socket
+    import sys
+    import time
+    import urllib.request
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    config = tmp_path / "live.yaml"
+    config.write_text("plugins:\n"
+                      f"  - {{name: k8saudit, library_path: k8saudit, open_params: 'http://127.0.0.1:{port}/k8s-audit'}}\n"
+                      "  - {name: json, library_path: json}\nstdout_output: {enabled: true}\n")  # fmt: skip
+    (tmp_path / "rules.yaml").write_text(RULE)
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "falcoplug", "falco", "-c", str(config), "-r",
+                             str(tmp_path / "rules.yaml"), "--disable-source=syscall", "-M", "12"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    body = (BUNDLED_AUDIT / "create_configmap.json").read_bytes()
+    posted = False
+    while not posted and time.monotonic() - started < 11:
+        try:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/k8s-audit", data=body,
+                                             headers={"Content-Type": "application/json"})  # fmt: skip
+            urllib.request.urlopen(request, timeout=2).read()
+            posted = True
+        except OSError:
+            time.sleep(0.1)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert posted and "Warning verb=create user=minikube-user" in out and "Events detected: 1" in out
