@@ -21,7 +21,7 @@ from ..errors import FalcoplugError
 from ..framework.inspector import Inspector
 from ..framework.loading import load_backend
 from ..framework.plugin import Plugin
-from .loading import metadata_rules, registration_rules
+from .loading import Rule, metadata_rules, registration_rules
 
 # Slots of the shared array: the input being processed, the monotonic start time of the plugin call
 # in progress (0 when none), and the child's address-space size in bytes.
@@ -80,6 +80,7 @@ class Worker:
         self.shared = shared
         self.backend: PluginBackend | None = None
         self.plugin: Plugin | None = None
+        self.host: Inspector | None = None
         self.handle: Any = None
         self.extractors: dict[Any, Any] = {}
         self.listening = False
@@ -93,7 +94,9 @@ class Worker:
 
     @property
     def is_c(self) -> bool:
-        return type(self.backend).__name__ == "CPluginBackend"
+        from ..abi.loader import CPluginBackend
+
+        return isinstance(self.backend, CPluginBackend)
 
     # -- loading ------------------------------------------------------------------------------
     def op_load(self, location: str) -> dict[str, Any]:
@@ -107,7 +110,7 @@ class Worker:
                 self.host = Inspector()
                 self.plugin = self.host.register(Plugin(self.backend))
             except FalcoplugError as exc:
-                rules.append(type(rules[0])("registration", False, str(exc)))
+                rules.append(Rule("registration", False, str(exc)))
             else:
                 rules += metadata_rules(self.plugin)
                 info.update(describe(self.plugin))
@@ -127,10 +130,11 @@ class Worker:
         }
 
     # -- sourcing -----------------------------------------------------------------------------
-    def op_list_open_params(self) -> tuple[int, str | None]:
+    def op_list_open_params(self) -> tuple[int, str | None] | None:
+        """``(rc, text)``, or None when the plugin has no ``list_open_params``."""
         assert self.backend is not None
         if not self.backend.has("list_open_params"):
-            return (-999, None)
+            return None
         self._begin(0)
         return self.backend.list_open_params()
 

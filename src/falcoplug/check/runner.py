@@ -70,6 +70,10 @@ def check_plugin(location: str, options: CheckOptions | None = None) -> Report:
     session = Session(location, options.config, options.limits)
     try:
         _run(report, session, options, seed)
+    except ChildFailure as exc:  # a plugin failure no check expected: still a finding, not a traceback
+        report.add("isolation", Status.FAIL, f"{exc.kind} in {exc.op}", f"{exc.detail}; {gist(exc.output)}")
+    except (WorkerError, OSError) as exc:
+        report.could_not_run = f"the check stopped: {exc}"
     finally:
         session.close()
     report.info["seconds"] = round(time.monotonic() - started, 2)

@@ -21,12 +21,16 @@ TYPICAL_CAPACITY = 128
 def check_open_params(session: Session, report: Report) -> list[str]:
     """``list_open_params``: a JSON array of {value, desc, separator}; returns the values."""
     try:
-        rc, text = session.call("list_open_params")
+        result = session.call("list_open_params")
     except WorkerError as exc:
         report.add("sourcing", Status.FAIL, "list_open_params failed", str(exc))
         return []
-    if rc == -999:
+    except ChildFailure as exc:
+        _failure(session, report, exc, "list_open_params")
         return []
+    if result is None:
+        return []
+    rc, text = result
     if rc != 0:
         report.add("sourcing", Status.FAIL, f"list_open_params returned rc {rc}", "libsinsp throws on a failure",
                    "return SS_PLUGIN_SUCCESS and an empty array when there is nothing to suggest")  # fmt: skip
