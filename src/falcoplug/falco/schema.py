@@ -76,9 +76,9 @@ _CONFIG_DEFINITIONS: dict[str, Table] = {
     },
     "BaseSyscalls": {"all": "boolean", "custom_set": "[string]", "repair": "boolean"},
     "Capture": {
-        "default_duration": "integer",
+        "default_duration": "duration",
         "enabled": "boolean",
-        "max_file_size_mb": "integer",
+        "max_file_size_mb": "file_size_mb",
         "mode": "capture_mode",
         "path_prefix": "string",
     },
@@ -103,7 +103,7 @@ _CONFIG_DEFINITIONS: dict[str, Table] = {
         "keep_alive": "boolean",
         "max_consecutive_timeouts": "integer",
         "mtls": "boolean",
-        "url": "string",
+        "url": "http_url",
         "user_agent": "string",
     },
     "Kmod": {"buf_size_preset": "integer", "drop_failed_exit": "boolean"},
@@ -156,6 +156,9 @@ _CONFIG_DEFINITIONS: dict[str, Table] = {
         "threadiness": "integer",
     },
 }
+# definitions that must not be empty mappings
+_NON_EMPTY = {"Able", "BaseSyscalls", "FalcoLibs", "FileOutput", "HTTPOutput", "Kmod", "LibsLogger", "Metrics",
+              "Output", "OutputsQueue", "Rule", "SyscallEventDrops", "SyscallEventTimeouts", "Webserver"}  # fmt: skip
 _CONFIG_REQUIRED = {
     "Engine": ["kind"],
     "Plugin": ["library_path", "name"],
@@ -200,7 +203,10 @@ PRIORITY_NAMES = ("EMERGENCY", "ALERT", "CRITICAL", "ERROR", "WARNING", "NOTICE"
 # Types that are not a plain JSON type or a reference.
 _SPECIAL: dict[str, dict[str, Any]] = {
     "any": {},
-    "init_config": {"oneOf": [{"type": "string"}, {"type": "object"}, {"type": "null"}]},
+    "init_config": {"anyOf": [{"type": "object"}, {"type": "string"}, {"type": "null"}]},
+    "duration": {"type": "integer", "minimum": 0},
+    "file_size_mb": {"type": "integer", "minimum": 0, "maximum": 1048576},
+    "http_url": {"type": "string", "format": "uri", "qt-uri-protocols": ["http"]},
     "config_file": {"oneOf": [
         {"type": "string"},
         {"type": "object", "required": ["path"], "properties": {
@@ -208,7 +214,7 @@ _SPECIAL: dict[str, dict[str, Any]] = {
             "strategy": {"type": "string", "enum": ["append", "override", "add-only"]},
         }},
     ]},  # fmt: skip
-    "extra_field": {"oneOf": [{"type": "string"}, {"type": "object"}]},
+    "extra_field": {"anyOf": [{"type": "object", "additionalProperties": {"type": "string"}}, {"type": "string"}]},
     "capture_mode": {"type": "string", "enum": ["rules", "all_rules"]},
 }
 
@@ -238,8 +244,13 @@ def _closed_object(table: Table, required: list[str] | None = None, title: str |
 @cache
 def config_schema() -> dict[str, Any]:
     """The schema of ``falco.yaml`` (``falco --config-schema``)."""
-    definitions = {name: _closed_object(table, _CONFIG_REQUIRED.get(name))
-                   for name, table in _CONFIG_DEFINITIONS.items()}  # fmt: skip
+    definitions = {}
+    for name, table in _CONFIG_DEFINITIONS.items():
+        title = None if name == "AppendOutput" else name  # the one definition Falco leaves untitled
+        definition = _closed_object(table, _CONFIG_REQUIRED.get(name), title=title)
+        if name in _NON_EMPTY:
+            definition["minProperties"] = 1
+        definitions[name] = definition
     return {"$schema": DRAFT, "$ref": "#/definitions/FalcoConfig", "definitions": definitions}
 
 
