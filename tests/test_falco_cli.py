@@ -342,3 +342,26 @@ def test_duration_ends_a_live_source(tmp_path: Path) -> None:
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert posted and "Warning verb=create user=minikube-user" in out and "Events detected: 1" in out
+
+
+def test_long_forms_and_inline_values_mean_the_short_ones(bundled_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rules = str(bundled_config.parent / "rules.yaml")
+    base = ["-c", str(bundled_config), "-r", rules, "--disable-source=syscall"]
+    short = ours(capsys, *base, "-o", "json_output=true", "-U", "-p", "extra=%ka.uri")
+    long = ours(capsys, *base, "--option", "json_output=true", "--unbuffered", "--print=extra=%ka.uri")
+    glued = ours(capsys, "-c" + str(bundled_config), "-r" + rules, "--disable-source", "syscall",
+                 "-ojson_output=true", "-U", "-pextra=%ka.uri")  # fmt: skip
+    assert short[0] == 0 and short[1] == long[1] == glued[1]
+    assert json.loads(short[1].splitlines()[0])["output"].endswith("extra=/api/v1/namespaces/default/configmaps")
+    validated = ours(capsys, "-c", str(bundled_config), "--validate", rules)
+    assert validated[:2] == ours(capsys, "-c", str(bundled_config), "-V", rules)[:2] == (0, f"{rules}: Ok\n")
+
+
+def test_console_script(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from falcoplug.falco.cli import console_main
+
+    assert 'falcoplug-falco = "falcoplug.falco.cli:console_main"' in (REPO / "pyproject.toml").read_text()
+    monkeypatch.setattr("sys.argv", ["falcoplug-falco", "--version"])
+    with pytest.raises(SystemExit) as stop:
+        console_main()
+    assert stop.value.code == 0 and capsys.readouterr().out.startswith("Falco version: 0.44.1")
