@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from peerhosts import (
     ALL_K8S_AUDIT,
+    C_DUMMY,
     FALCO,
     GO_JSON,
     GO_K8SAUDIT,
@@ -46,14 +47,17 @@ def _split(lines: Sequence[str]) -> Output:
     return Output(list(lines[:at]), list(lines[at:]))
 
 
-def _config(tmp: Path) -> Path:
+def _config(tmp: Path, extra: dict[str, str] | None = None) -> Path:
+    """falco.yaml with the Go k8saudit (reading every sample) and json, and ``extra`` plugin entries."""
+    entries = {
+        "k8saudit": f"{{name: k8saudit, library_path: {GO_K8SAUDIT}, init_config: '{SYNC}', open_params: {ALL_K8S_AUDIT}}}",
+        "json": f"{{name: json, library_path: {GO_JSON}, init_config: '{SYNC}'}}",
+        **(extra or {}),
+    }
     path = tmp / "falco.yaml"
     path.write_text(
-        "plugins:\n"
-        f"  - {{name: k8saudit, library_path: {GO_K8SAUDIT}, init_config: '{SYNC}', open_params: {ALL_K8S_AUDIT}}}\n"
-        f"  - {{name: json, library_path: {GO_JSON}, init_config: '{SYNC}'}}\n"
-        "load_plugins: [k8saudit, json]\n"
-        "stdout_output: {enabled: true}\n"
+        "plugins:\n" + "".join(f"  - {entry}\n" for entry in entries.values())
+        + f"load_plugins: [{', '.join(entries)}]\nstdout_output: {{enabled: true}}\n"
     )
     return path
 
@@ -135,13 +139,7 @@ def _extractor(name: str, fields: list[str], sources: list[str]) -> str:
 def _load_check(tmp: Path, extra: list[tuple[str, str]]) -> tuple[str, str]:
     """Falco's and falcoplug's errors (last stderr line, prefix removed) for the Go k8saudit + json
     and ``extra`` plugins (name, library), in that order."""
-    plugins = [("k8saudit", str(GO_K8SAUDIT)), ("json", str(GO_JSON)), *extra]
-    path = tmp / "falco.yaml"
-    entries = "".join(f"  - {{name: {n}, library_path: {lib}, init_config: '{SYNC}'}}\n" for n, lib in plugins)
-    entries = entries.replace(f"{GO_K8SAUDIT}, init_config: '{SYNC}'}}",
-                              f"{GO_K8SAUDIT}, init_config: '{SYNC}', open_params: {ALL_K8S_AUDIT}}}")  # fmt: skip
-    path.write_text(f"plugins:\n{entries}load_plugins: [{', '.join(n for n, _ in plugins)}]\n"
-                    "stdout_output: {enabled: true}\n")  # fmt: skip
+    path = _config(tmp, {name: f"{{name: {name}, library_path: {lib}}}" for name, lib in extra})
     falco_run = subprocess.run([str(FALCO), "-c", str(path), "-r", str(K8S_RULES), "--disable-source=syscall"],
                                capture_output=True, text=True, timeout=TIMEOUT)  # fmt: skip
     ours = subprocess.run([sys.executable, "-m", "falcoplug", "run", "-c", str(path), "-r", str(K8S_RULES)],
@@ -165,3 +163,50 @@ def test_load_time_checks_as_falco(fields: list[str], sources: list[str], messag
     want, got = _load_check(tmp_path, [("extra", _extractor("extra", fields, sources))])
     assert want == message
     assert got == want
+
+
+# -- several live sources ------------------------------------------------------------------------------
+
+DUMMY_RULES = """\
+- required_plugin_versions:
+  - {name: dummy_c, version: 0.3.0}
+  - {name: k8saudit, version: 0.18.0}
+- rule: Dummy divisible by three
+  desc: a rule of the second source
+  condition: dummy.divisible[3] = 1
+  output: value=%dummy.value str=%dummy.strvalue
+  priority: NOTICE
+  source: dummy_c
+"""
+
+
+def _comparable(line: str) -> tuple[str, str, str]:
+    """An alert without what depends on when it ran (the dummy's events are stamped on arrival)."""
+    alert = json.loads(line)
+    if alert["source"] == "dummy_c":
+        alert["output"] = alert["output"].split(": ", 1)[1]
+        del alert["time"], alert["output_fields"]["evt.time"]
+    del alert["hostname"]
+    return alert["source"], alert["rule"], json.dumps(alert, sort_keys=True)
+
+
+def test_two_live_sources_as_falco(tmp_path: Path) -> None:
+    """k8saudit and dummy_c at once: one rules engine (a rules file requiring both plugins loads),
+    the same alerts of each source, and one summary over both."""
+    dummy = C_DUMMY.as_posix()
+    config = _config(tmp_path, {"dummy_c": f"""{{name: dummy_c, library_path: {dummy}, init_config: '{{"jitter":0}}', """
+                                           """open_params: '{"start":1,"maxEvents":20}'}"""})  # fmt: skip
+    rules = tmp_path / "dummy_rules.yaml"
+    rules.write_text(DUMMY_RULES)
+    args = ["-r", str(K8S_RULES), "-r", str(rules)]
+    falco_run = subprocess.run([str(FALCO), "-c", str(config), *args, "--disable-source=syscall", "-o", "json_output=true"],
+                               capture_output=True, text=True, timeout=TIMEOUT)  # fmt: skip
+    assert falco_run.returncode == 0, falco_run.stderr
+    ours = subprocess.run([sys.executable, "-m", "falcoplug", "run", "-c", str(config), *args, "--json"],
+                          capture_output=True, text=True, timeout=TIMEOUT)  # fmt: skip
+    assert ours.returncode == 0, ours.stderr
+    want = _split(falco_run.stdout.splitlines())
+    got_summary = [line for line in _split(ours.stderr.splitlines()).summary if not FALCOPLUG_ONLY.match(line)]
+    assert len(want.alerts) == 46 + 7
+    assert sorted(map(_comparable, ours.stdout.splitlines())) == sorted(map(_comparable, want.alerts))
+    assert_same_lines(want.summary, got_summary)
