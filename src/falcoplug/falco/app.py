@@ -160,6 +160,8 @@ class App:
             sys.stdout.write(describe_rules(rules, opts.describe_rule, self.settings().json_output))
             return 0
         outputs = self.make_outputs()
+        for warning in self.config.warnings:
+            self.log.info(warning)
         if opts.dry_run:
             self.log.info("Skipping event processing in dry-run")
             for channel in outputs:

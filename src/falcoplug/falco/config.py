@@ -127,6 +127,7 @@ class FalcoConfig:
     doc: dict[str, Any] = field(default_factory=dict)
     files: list[tuple[str, str]] = field(default_factory=list)  # (path, schema validation verdict)
     path: Path | None = None
+    warnings: list[str] = field(default_factory=list)  # values that did not convert (their default used)
 
     @classmethod
     def load(cls, path: str | None, overrides: Sequence[str] = ()) -> FalcoConfig:
@@ -161,25 +162,25 @@ class FalcoConfig:
             return True
         if text in _FALSE:
             return False
-        raise self._bad(key)
+        return self._fallback(key, value, default)
 
     def int(self, key: str, default: int) -> int:
         value = self.raw(key, _MISSING)
         if value is _MISSING or value is None:
             return default
         if isinstance(value, bool):
-            raise self._bad(key)
+            return self._fallback(key, value, default)
         try:
             return int(str(value).strip(), 0) if isinstance(value, str) else int(value)
-        except ValueError:
-            raise self._bad(key) from None
+        except (TypeError, ValueError):
+            return self._fallback(key, value, default)
 
     def str(self, key: str, default: str) -> str:
         value = self.raw(key, _MISSING)
         if value is _MISSING or value is None:
             return default
         if isinstance(value, (dict, list)):
-            raise self._bad(key)
+            return self._fallback(key, value, default)
         if isinstance(value, bool):
             return "true" if value else "false"
         return str(value)
@@ -193,6 +194,13 @@ class FalcoConfig:
         if not isinstance(value, list):
             raise self._bad(key)
         return [str(v) for v in value]
+
+    def _fallback(self, key: str, value: Any, default: Any) -> Any:
+        """Falco reads a scalar that does not convert as its default, silently; falcoplug notes it."""
+        note = f"{key}: {value!r} is not of the expected type; using the default {default!r}"
+        if note not in self.warnings:
+            self.warnings.append(note)
+        return default
 
     def _bad(self, key: str) -> FalcoError:
         return FalcoError(f"Error reading config file ({self.name}): {key}: bad conversion")
