@@ -242,3 +242,12 @@ def test_value_on_the_stack_is_caught(chk: Any, tmp_path: Path) -> None:
     (finding,) = [f for f in report.failures("memory") if f.title == "invalid result for chk.text"]
     # Gone stack memory reads as garbage at once, or changes at the next call into the plugin.
     assert "changed before the next extract_fields call" in finding.detail or "not valid UTF-8" in finding.detail
+
+
+def test_runaway_memory_is_stopped_and_named(tmp_path: Path) -> None:
+    options = CheckOptions(seed=7, budget=Budget(seconds=20, calls=100), limits=Limits(call_timeout=20, memory=64 << 20),
+                           save_dir=tmp_path, only=("resilience", "isolation"))  # fmt: skip
+    report = check_plugin(f"{PY}:CheckBalloon", options)
+    (finding,) = [f for f in report.failures("isolation") if f.data.get("kind") == "memory"]
+    assert finding.title == "runaway memory in extract_fields(pychk.text on an empty payload (pychksrc))"
+    assert "over the 64 MiB limit" in finding.detail

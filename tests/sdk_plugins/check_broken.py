@@ -112,3 +112,15 @@ class CheckStolenId(CheckGood):
 
     name = "notcloudtrail"
     id = 2
+
+
+class CheckBalloon(CheckGood):
+    """Allocates without bound on an empty payload"""
+
+    @field("pychk.text")
+    def text(self, event: Event) -> str | None:
+        """The payload"""
+        hoard = []
+        while not event.payload:
+            hoard.append(bytes(range(256)) * 4096)  # 1 MiB, written
+        return event.payload.decode("utf-8", "replace")
