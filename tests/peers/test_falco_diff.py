@@ -3,7 +3,8 @@ plugins and with falcoplug's Python ports. Alerts (text and JSON, all keys and `
 the host name aside) and the summary lines Falco prints must be identical.
 
 The 47 sample traces are read concatenated (``captures/all_k8s_audit.jsonl``): one process per
-side and format instead of one per file.
+side and format instead of one per file. Falco's capture mode is compared too (a replay of
+``captures/go_k8saudit.scap``), and so are its load-time checks and a run of two live sources.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from peerhosts import (
     FALCO,
     GO_JSON,
     GO_K8SAUDIT,
+    GO_K8SAUDIT_SCAP,
     K8S_RULES,
     PORT_DEVIATIONS,
     TIMEOUT,
@@ -63,8 +65,11 @@ def _config(tmp: Path, extra: dict[str, str] | None = None) -> Path:
 
 
 @cache
-def falco(config: Path, as_json: bool) -> Output:
+def falco(config: Path, as_json: bool, replay: bool = False) -> Output:
+    """Falco's alerts and summary; ``replay``: of ``captures/go_k8saudit.scap`` (capture mode)."""
     args = [str(FALCO), "-c", str(config), "-r", str(K8S_RULES), "--disable-source=syscall"]
+    if replay:
+        args += ["-o", "engine.kind=replay", "-o", f"engine.replay.capture_file={GO_K8SAUDIT_SCAP}"]
     if as_json:
         args += ["-o", "json_output=true"]
     proc = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT)
@@ -90,7 +95,12 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _plugins(kind: str, config: Path) -> list[str]:
     if kind == "go":
         return ["-c", str(config)]
+    if kind == "replay":
+        return ["-R", str(GO_K8SAUDIT_SCAP), "-p", f"{GO_K8SAUDIT}|{SYNC}", "-p", f"{GO_JSON}|{SYNC}"]
     return ["-p", f"k8saudit||{ALL_K8S_AUDIT}", "-p", "json"]
+
+
+KINDS = ["go", "python", "replay"]  # the Go plugins; the Python ports; a libsinsp capture replayed
 
 
 _HOSTNAME = re.compile(r'^\{"hostname":"[^"]*",')
@@ -100,18 +110,18 @@ def _without_hostname(line: str) -> str:
     return _HOSTNAME.sub("{", line)
 
 
-@pytest.mark.parametrize("kind", ["go", "python"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_text_alerts_and_summary(kind: str, config: Path) -> None:
-    want = falco(config, as_json=False)
+    want = falco(config, as_json=False, replay=kind == "replay")
     got = falcoplug(_plugins(kind, config), as_json=False)
     assert len(want.alerts) == 46
     assert_same_lines(want.alerts, got.alerts)
     assert_same_lines(want.summary, got.summary)
 
 
-@pytest.mark.parametrize("kind", ["go", "python"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_json_alerts(kind: str, config: Path) -> None:
-    want = falco(config, as_json=True)
+    want = falco(config, as_json=True, replay=kind == "replay")
     got = falcoplug(_plugins(kind, config), as_json=True)
     assert len(want.alerts) == 46
     used = {key for line in want.alerts for key in json.loads(line)["output_fields"]}
