@@ -139,8 +139,11 @@ def check_release(report: Report, old: dict[str, Any], new: dict[str, Any], agai
         report.add("release", Status.WARN, f"{old_v} -> {new_v}: breaking changes with a minor bump (0.x)",
                    listing, "semver allows it before 1.0.0; Falco's plugin guide asks for a major bump", **data)  # fmt: skip
     else:
+        fix = f"release as a {needed} version (for example {_next(old_v, needed)})"
+        if zero and needed == "major":
+            fix += f", or at least {_next(old_v, 'minor')}: before 1.0.0 semver allows breaking changes in a minor"
         report.add("release", Status.FAIL, f"{old_v} -> {new_v} is a {bump} bump, but the changes need {needed}",
-                   listing, f"release as a {needed} version (for example {_next(old_v, needed)})", **data)  # fmt: skip
+                   listing, fix, **data)  # fmt: skip
 
 
 def _next(version: str, bump: str) -> str:
