@@ -124,6 +124,7 @@ SAME_ERROR = [
     ["-r", "{rules}", "-l", "nope"],
     ["-r", "{rules}", "--disable-source=syscall", "-o", "load_plugins[]=json"],
     ["-r", "{rules}", "--disable-source=syscall", "-o", "plugins[0].open_params=/nonexistent"],
+    ["-r", "{rules}", "-o", "engine.kind=replay", "-o", "engine.replay.capture_file=/nonexistent.scap"],
 ]
 
 
@@ -312,13 +313,10 @@ def test_verbose_stays_falcos_under_the_falcoplug_group(bundled_config: Path) ->
     assert result.exit_code == 0 and "Enabled event sources: syscall, k8s_audit" in result.stderr
 
 
-def test_duration_ends_a_live_source(tmp_path: Path) -> None:
-    """-M SECONDS stops a source that never ends (the bundled k8saudit's webhook), after the alerts
-    of what was posted to it."""
+def _live(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], int]:
+    """``falcoplug falco`` on the bundled k8saudit's webhook (a source that never ends)."""
     import socket
     import sys
-    import time
-    import urllib.request
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -329,23 +327,40 @@ def test_duration_ends_a_live_source(tmp_path: Path) -> None:
                       f"  - {{name: k8saudit, library_path: k8saudit, open_params: 'http://127.0.0.1:{port}/k8s-audit'}}\n"
                       "  - {name: json, library_path: json}\nstdout_output: {enabled: true}\n")  # fmt: skip
     (tmp_path / "rules.yaml").write_text(RULE)
-    started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "falcoplug", "falco", "-c", str(config), "-r",
-                             str(tmp_path / "rules.yaml"), "--disable-source=syscall", "-M", "12"],
+                             str(tmp_path / "rules.yaml"), "--disable-source=syscall", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    return proc, port
+
+
+def test_duration_ends_a_live_source(tmp_path: Path) -> None:
+    proc, _ = _live(tmp_path, "-M", "1")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out == "Events detected: 0\nRule counts by severity:\nTriggered rules by rule name:\n"
+
+
+def test_sigterm_ends_a_live_source_after_its_alerts(tmp_path: Path) -> None:
+    import signal
+    import time
+    import urllib.request
+
+    proc, port = _live(tmp_path)
     body = (BUNDLED_AUDIT / "create_configmap.json").read_bytes()
-    posted = False
-    while not posted and time.monotonic() - started < 11:
+    started = time.monotonic()
+    while time.monotonic() - started < 30:
         try:
             request = urllib.request.Request(f"http://127.0.0.1:{port}/k8s-audit", data=body,
                                              headers={"Content-Type": "application/json"})  # fmt: skip
             urllib.request.urlopen(request, timeout=2).read()
-            posted = True
+            break
         except OSError:
             time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    assert posted and "Warning verb=create user=minikube-user" in out and "Events detected: 1" in out
+    assert "Warning verb=create user=minikube-user" in out and "Events detected: 1" in out
 
 
 def test_long_forms_and_inline_values_mean_the_short_ones(bundled_config: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -433,6 +433,11 @@ class App:
             pipelines.append(pipeline)
             capture = self.config.str("engine.replay.capture_file", "")
             try:
+                with open(capture, "rb"):
+                    pass
+            except OSError as exc:
+                raise FalcoError(f"Could not open trace filename {capture} for reading: {exc.strerror}") from None
+            try:
                 host.open_capture(capture)
             except FalcoplugError as exc:
                 raise FalcoError(f"Could not open capture file {capture}: {_plain(exc)}") from None
@@ -583,12 +588,12 @@ class _Stopper:
         self.runner: MultiSource | None = None
 
     def stop(self) -> None:
+        """Interrupt every input: each source's loop ends at its next step and says it is done, so
+        the consumer drains what is queued and ends normally (safe from a signal handler)."""
         self.stopped = True
         for host in self.hosts:
             host.interrupt()
-        if self.runner is not None and threading.current_thread() is threading.main_thread():
-            self.runner.stop()
-        elif self.runner is not None:
+        if self.runner is not None:
             for host in self.runner.inspectors:
                 host.interrupt()
 
