@@ -206,6 +206,9 @@ def test_idle_connections_hold_no_thread_and_time_out(monkeypatch: pytest.Monkey
         assert webhook.post(event("after-idle"))[0] == 200
         assert webhook.wait_for(1) == ["after-idle"]
         assert threading.active_count() == baseline
+        deadline = time.monotonic() + 5
+        while server.connections and time.monotonic() < deadline:  # the last client's close
+            time.sleep(0.05)
         assert server.connections == 0
     finally:
         webhook.close()
