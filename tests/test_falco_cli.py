@@ -384,3 +384,20 @@ def test_console_script(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureF
     with pytest.raises(SystemExit) as stop:
         console_main()
     assert stop.value.code == 0 and capsys.readouterr().out.startswith("Falco version: 0.44.1")
+
+
+@needs_falco
+def test_config_files_are_merged_as_falco(go_config: Path, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    tmp = go_config.parent
+    (tmp / "conf.d").mkdir()
+    (tmp / "conf.d" / "10-json.yaml").write_text("json_output: true\nrules_files: [rules.yaml]\n")
+    (tmp / "conf.d" / "20-tags.yml").write_text("json_include_tags_property: false\n")
+    (tmp / "extra.yaml").write_text("json_include_tags_property: true\npriority: debug\n")
+    go_config.write_text(go_config.read_text() + "config_files: [conf.d, {path: extra.yaml, strategy: add-only}]\n")
+    monkeypatch.chdir(tmp)  # relative config_files are found from the working directory, as in Falco
+    args = ["-c", str(go_config), "--disable-source=syscall"]
+    proc = subprocess.run([str(FALCO), *args], capture_output=True, text=True, timeout=60, cwd=tmp)
+    rc, out, _ = ours(capsys, *args)
+    assert (rc, out) == (proc.returncode, proc.stdout)
+    assert "tags" not in json.loads(out.splitlines()[0])

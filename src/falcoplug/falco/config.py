@@ -135,7 +135,9 @@ class FalcoConfig:
         files = []
         if path is not None:
             doc = _read_yaml(path)
-            files.append((path, validate_config(doc)))
+            verdict = validate_config(doc)  # the file's own, before the included files merge in
+            files += _include_config_files(doc)
+            files.append((path, verdict))
         config = cls(doc, files, Path(path) if path is not None else None)
         for text in overrides:
             key, value = parse_override(text)
@@ -292,6 +294,42 @@ def _append_output(entry: Any, config: FalcoConfig) -> AppendOutput:
         extra_output=str(entry.get("extra_output") or ""),
         extra_fields=tuple(fields),
     )
+
+
+def _include_config_files(doc: dict[str, Any]) -> list[tuple[str, str]]:
+    """Merge the files ``config_files`` names into ``doc``, as Falco: each entry a file, or a folder
+    of ``.yaml`` / ``.yml`` files in name order (relative paths: from the working directory), with
+    its ``strategy``: ``append`` (the default: lists appended, other keys replaced), ``override``
+    (keys replaced) or ``add-only`` (only keys not there yet). Returns each file's schema verdict."""
+    verdicts = []
+    entries = doc.get("config_files") or []
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict):
+            where, strategy = str(entry.get("path", "")), str(entry.get("strategy", "append"))
+        else:
+            where, strategy = str(entry), "append"
+        if os.path.isdir(where):
+            names = sorted(n for n in os.listdir(where) if n.endswith((".yaml", ".yml")))
+            paths = [os.path.join(where, n) for n in names]
+        else:
+            paths = [where] if os.path.isfile(where) else []
+        for included in paths:
+            extra = _read_yaml(included)
+            verdicts.append((included, validate_config(extra)))
+            _merge(doc, extra, strategy)
+    return verdicts
+
+
+def _merge(doc: dict[str, Any], extra: dict[str, Any], strategy: str) -> None:
+    for key, value in extra.items():
+        if key not in doc:
+            doc[key] = value
+        elif strategy == "add-only":
+            continue
+        elif strategy == "append" and isinstance(doc[key], list) and isinstance(value, list):
+            doc[key] = doc[key] + value
+        else:
+            doc[key] = value
 
 
 def _read_yaml(path: str) -> dict[str, Any]:
