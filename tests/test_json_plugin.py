@@ -192,3 +192,16 @@ def test_bundled_by_name_and_library_name():
         host = Inspector()
         assert host.load(location).name == "json"
         host.destroy()
+
+
+def test_surrogate_escapes_and_deep_nesting_read_as_fastjson_reads_them():
+    rows = feed_values(
+        ['{"a":"x\\ud800y","b":"\\ud83d\\ude00","c":"\\ud800\\u0041","d":"\\\\ud800","e":"\\udc00"}',
+         "[" * 5000 + "]" * 5000],
+        ["json.value[/a]", "json.value[/b]", "json.value[/c]", "json.value[/d]", "json.value[/e]", "json.obj"],
+    )  # fmt: skip
+    # a lone surrogate stays as its text, a pair is one character, a broken pair one U+FFFD; an
+    # escaped backslash before "u" is no escape at all
+    assert rows[0][:5] == ["x\\ud800y", "\U0001f600", "\ufffd", "\\ud800", "\\udc00"]
+    assert all(isinstance(v, str) and v.encode() for v in rows[0][:5])  # every value can be written
+    assert rows[1] == [None] * 6  # nested deeper than Python's parser can go: not JSON, no traceback
