@@ -487,3 +487,11 @@ def test_library_path_relative_to_the_working_directory_never_through_the_system
         load_falco_config(config)
     config.write_text("plugins:\n  - {name: k8saudit, library_path: libk8saudit.so}\n")
     assert load_falco_config(config).plugins[0].location == "libk8saudit.so"  # the bundled port
+
+
+def test_rules_validate_refuses_an_unused_plugin_as_falco_V(tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("- list: l\n  items: [a]\n")
+    result = _cli("rules", "validate", "-r", str(rules), "-p", _extractor("lone", ["lone.value"], '["nowhere"]'))
+    assert result.exit_code == 1
+    assert "Plugin 'lone' is loaded but unused as not compatible with any known event source" in result.output

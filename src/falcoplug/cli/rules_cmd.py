@@ -7,6 +7,7 @@ import sys
 import click
 
 from ..framework.inspector import Inspector
+from ..framework.manager import check_used
 from ..rules import validate_files
 from .common import config_option, gather_specs, load_plugins, plugin_option, rules_paths
 
@@ -30,6 +31,7 @@ def validate_command(rules_files: tuple[str, ...], plugin_specs: tuple[str, ...]
         raise click.UsageError("no rules file: use -r RULES (or rules_files in falco.yaml)")
     host = Inspector()
     load_plugins(host, specs)
+    check_used(host.plugins)  # falco -V refuses an unused plugin before reading any rule
     resolvers = {source: host.resolver(source) for source in host.manager.sources}
     versions = {p.name: p.version for p in host.plugins}
     result = validate_files(paths, resolvers, versions, json_output=as_json)
