@@ -97,10 +97,12 @@ def extract(
     first = [_read(cf, req) for cf, req in zip(cfields, requests)]
     if recheck:
         # Values must stay valid until the next extract_fields call. Other calls into the plugin
-        # (allowed meanwhile) reuse the stack the plugin ran on: a value kept there changes.
-        backend._fn["get_last_error"](backend._state)
-        if "get_fields" in backend._fn:
-            backend._fn["get_fields"]()
+        # (allowed meanwhile) reuse the stack the plugin ran on: a value kept there changes. Only
+        # functions libsinsp may call at any time: get_last_error is for after a failure (the Go
+        # SDK's panics when there is no error).
+        for name in ("get_fields", "get_name", "get_version"):
+            if name in backend._fn:
+                backend._fn[name]()
         for value, cf, req in zip(first, cfields, requests):
             again = _read(cf, req)
             if value.problem is None and value.values is not None and again.values != value.values:

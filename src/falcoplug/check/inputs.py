@@ -50,6 +50,7 @@ class Case:
     source: str | None
     request: ProbeRequest
     what: str
+    libsinsp_sends: bool = True  # False: a required argument left out, which libsinsp never does
 
     def args(self) -> tuple[bytes, int, str | None, ProbeRequest]:
         return (self.event, self.evtnum, self.source, self.request)

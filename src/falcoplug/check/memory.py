@@ -26,7 +26,7 @@ def check_leak(session: Session, report: Report, real: Sequence[bytes], id_of_so
     event = plugin_event(real[0] if real else k8s_sample(), tgts[0].plugin_id)
     reqs = [valid_request(i, f) for i, f in enumerate(info["fields"])][:100]
     cases = [(event, 1, tgts[0].source, r) for r in reqs]
-    rounds = max(10, 1500 // len(cases))
+    rounds = max(10, 1000 // len(cases))
     try:
         before, after, calls = session.call("leak", cases, rounds, count=rounds * len(cases))
     except ChildFailure as exc:

@@ -82,13 +82,13 @@ def targets(info: dict[str, Any], types: dict[str, Any], id_of_source: dict[str,
 
 def _cases(info: dict[str, Any], tgts: Sequence[Target], items: Sequence[Payload], rng: random.Random, first_num: int,
            syscalls: Sequence[bytes] = ()) -> Iterator[Case]:  # fmt: skip
-    reqs = [r for i, f in enumerate(info["fields"]) for r, _ in requests_for(i, f)]
+    reqs = [rs for i, f in enumerate(info["fields"]) for rs in requests_for(i, f)]
     num = first_num
     for target in tgts:
         for event, what in events_for(rng, target, items, syscalls):
             num += 1
-            for req in reqs:
-                yield Case(event, num, target.source, req, f"{what} ({target.source})")
+            for req, sent in reqs:
+                yield Case(event, num, target.source, req, f"{what} ({target.source})", sent)
 
 
 def fuzz_extraction(session: Session, report: Report, budget: Budget, seed: int, real: Sequence[bytes],
@@ -197,16 +197,20 @@ def _child_failure(session: Session, report: Report, exc: ChildFailure, case: Ca
     if exc.kind in ("hang", "memory"):
         return  # reported by the isolation check, with the input
     # Narrow down the first few crashes; after that each costs restarts and says little more.
-    first_ones = len(report.failures("resilience")) < 2
+    first_ones = len(report.failures("resilience")) + len(report.warnings("resilience")) < 2
     small = minimize(session, case, exc.kind) if exc.kind in ("crash", "exit") and first_ones else case
     path = save_input(save_dir, session.info.get("name", "plugin"), exc, small, seed)
+    unsent = "" if case.libsinsp_sends else ", without its required argument (libsinsp never asks that)"
     report.add(
-        "resilience", Status.FAIL,
-        f"{exc.detail.split(' (')[0]} in extract_fields on {case.what}",
+        "resilience", Status.FAIL if case.libsinsp_sends else Status.WARN,
+        f"{exc.detail.split(' (')[0]} in extract_fields on {case.what}{unsent}",
         f"field {request_text(case.request)}; smallest failing event: {len(small.event)} bytes, saved to {path}"
         + (f"; the plugin printed: {gist(exc.output)}" if exc.output else ""),
-        "an extractor receives arbitrary data (other plugins' events, truncated or random payloads): "
-        "check lengths and types before reading, and return no value (res_len 0) for what it cannot read",
+        "check arg_present before reading arg_key or arg_index: a host other than libsinsp may leave it out"
+        if not case.libsinsp_sends else
+        "an extractor receives arbitrary data (other plugins' events, truncated or random payloads, any "
+        "argument a rule may hold): check lengths, types and ranges before reading, and return no value "
+        "(res_len 0) for what it cannot read",
         field=case.request.name, input=str(path), kind=exc.kind,
     )  # fmt: skip
 
@@ -236,7 +240,7 @@ def minimize(session: Session, case: Case, kind: str, attempts: int = 8, seconds
         shrunk = False
         for part in (payload[: len(payload) // 2], payload[len(payload) // 2 :]):
             tries += 1
-            candidate = Case(plugin_event(part, pid), best.evtnum, best.source, best.request, best.what)
+            candidate = Case(plugin_event(part, pid), best.evtnum, best.source, best.request, best.what, best.libsinsp_sends)
             if _fails(session, candidate, kind):
                 best, shrunk = candidate, True
                 break
