@@ -83,12 +83,12 @@ class CheckHang(CheckGood):
 
 
 class CheckLeak(CheckGood):
-    """Keeps 64 KiB per call"""
+    """Keeps 256 KiB per call"""
 
     @field("pychk.text")
     def text(self, event: Event) -> str | None:
         """The payload"""
-        _KEPT.append(bytes(64 * 1024))
+        _KEPT.append(bytes(256 * 1024))
         return event.payload.decode("utf-8", "replace")
 
 
