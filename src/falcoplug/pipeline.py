@@ -166,6 +166,7 @@ class _SourceState:
     plan: FieldPlan | None = None
     render: Callable[[Sequence[Sequence[Any]]], list[str]] | None = None
     condition_plan: FieldPlan | None = None  # the condition's fields alone (-q: nothing rendered)
+    text: Callable[[SourcedBatch], str | None] | None = None  # the compiled core's text output
 
 
 class Pipeline:
@@ -283,6 +284,9 @@ class Pipeline:
             state.condition_plan = self.host.plan(source, list(dict.fromkeys(condition.fields)))
         state.plan = self.host.plan(source, list(dict.fromkeys(fields)))
         state.render = render
+        tokens = output.plain_tokens() if render is not None and condition is None else None  # type: ignore[union-attr]
+        if tokens is not None:
+            state.text = state.plan.text_renderer(tokens)
 
     def _matching(self, batch: SourcedBatch) -> Iterator[BatchValues]:
         state = self._state(batch.source)
@@ -331,6 +335,19 @@ class Pipeline:
         columns = dict(zip(plan.fields, plan.columns(batch)))
         kept = self._kept(state, batch, columns)
         return len(batch) if kept is None else sum(kept)
+
+    def text(self, batch: SourcedBatch) -> str | None:
+        """A batch's output as one text (lines ending with newlines), when the compiled core can
+        write it (a format of plain fields of one C plugin, no condition, no rules); else ``None``
+        and :meth:`lines` gives it."""
+        if self.rules is not None or self.as_json:
+            return None
+        state = self._state(batch.source)
+        text = state.text(batch) if state.text is not None else None
+        if text is not None:
+            self.stats.events += len(batch)
+            self.stats.kept += len(batch)
+        return text
 
     def alerts(self, batch: SourcedBatch, *, with_fields: bool = True) -> Iterator[Alert]:
         """The alerts of a batch's events, in order (rules must be loaded); ``with_fields=False``

@@ -17,7 +17,7 @@ import _cdef  # noqa: E402  (loaded by path: the package is not importable while
 HERE = Path(__file__).parent
 
 # The compiled core's C files, in build order (common.c first: the helpers the others use).
-C_FILES = ("common.c", "loop.c", "extract.c", "scan.c")
+C_FILES = ("common.c", "loop.c", "extract.c", "render.c", "scan.c")
 
 FASTPATH_DECLARATIONS = """
 int fp_watch_signals(void);
@@ -45,6 +45,13 @@ void fp_values_free(fp_values* v);
 int fp_extract_batch(void* fn, ss_plugin_t* s, ss_plugin_field_extract_input* in,
                      const uint8_t* data, const uint64_t* offs, uint32_t n, const uint64_t* evtnums,
                      const char* evtsrc, const uint8_t* type_ok, fp_values* out);
+
+typedef struct fp_render_part {
+    int32_t kind; uint32_t column; uint32_t ftype; uint32_t width; const char* literal; uint32_t literal_len;
+} fp_render_part;
+void fp_stream_free(fp_stream* s);
+int fp_render_batch(const fp_render_part* parts, uint32_t nparts, const fp_values* values, const uint32_t* ftypes,
+                    uint32_t nfields, uint32_t n, uint64_t first_num, uint64_t* cursor, fp_stream* out);
 
 int fp_uniform_source(const uint8_t* data, const uint64_t* offs, uint32_t n, uint16_t* type_out, uint32_t* id_out);
 """

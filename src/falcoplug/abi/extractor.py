@@ -125,15 +125,32 @@ class CExtractor(Extractor):
             return self._extract_fast(batch, evtnums, source, type_ok)
         return self._extract_slow(batch, evtnums, source, type_ok)
 
-    def _extract_fast(
-        self, batch: EventBatch, evtnums: Sequence[int], source: str | None, type_ok: bytes | None
-    ) -> list[list[Any]]:
-        n = len(batch)
+    def extract_values(self, batch: EventBatch, evtnums: Sequence[int], source: str | None, type_ok: bytes | None) -> Any:
+        """Extract a batch into the compiled core's value streams (``fp_values*``), without making
+        Python values: for :class:`~falcoplug.abi.render.BatchRenderer`."""
+        status = self._run(batch, evtnums, source, type_ok)
+        if status == ExtractStatus.INTERRUPTED:  # a signal came: the values are incomplete
+            raise KeyboardInterrupt
+        if status != ExtractStatus.OK:
+            raise PluginError(f"plugin {self.plugin.location}: {self._message(status)}")
+        return self._values
+
+    def batch_renderer(self, tokens: Sequence[tuple[str, Any, int]], columns: dict[Any, int]) -> Any:
+        """A compiled text renderer of a format over this request (see ``abi/render.py``), or
+        ``None`` when the format has what only the Python renderer writes (lists, addresses)."""
+        from .render import RENDERED_TYPES, BatchRenderer, parts_for
+
+        if fastpath is None or any(f.is_list or f.ftype not in RENDERED_TYPES for f in self.fields):
+            return None
+        parts = parts_for(tokens, columns)
+        return None if parts is None else BatchRenderer(self, parts)
+
+    def _run(self, batch: EventBatch, evtnums: Sequence[int], source: str | None, type_ok: bytes | None) -> ExtractStatus:
         offsets, nums = _u64_buffer(batch.offsets), _u64_buffer(evtnums)
         out = self._values
         status = ExtractStatus(fastpath.fp_extract_batch(
             self.plugin._fn["extract_fields"], self.plugin._state, self._input,
-            ffi.from_buffer("uint8_t[]", batch.data), ffi.from_buffer("uint64_t[]", offsets), n,
+            ffi.from_buffer("uint8_t[]", batch.data), ffi.from_buffer("uint64_t[]", offsets), len(batch),
             ffi.from_buffer("uint64_t[]", nums), self._source(source),
             ffi.from_buffer("uint8_t[]", type_ok) if type_ok is not None else ffi.NULL, out,
         ))  # fmt: skip
@@ -143,6 +160,14 @@ class CExtractor(Extractor):
         if any(failures):
             for j, count in enumerate(failures):
                 self._report_failures(j, count)
+        return status
+
+    def _extract_fast(
+        self, batch: EventBatch, evtnums: Sequence[int], source: str | None, type_ok: bytes | None
+    ) -> list[list[Any]]:
+        n = len(batch)
+        out = self._values
+        status = self._run(batch, evtnums, source, type_ok)
         if status == ExtractStatus.INTERRUPTED:  # Python's handler raises as soon as this returns
             n = int(out.ncounts) // max(1, len(self.fields))
         elif status != ExtractStatus.OK:

@@ -252,7 +252,13 @@ def _pump(host: Inspector, batches: Iterator[SourcedBatch], pipeline: Pipeline, 
         else:
             mark, printing = pipeline.stats.mark(), False
             try:
-                lines = pipeline.lines(batch)
+                text = None if opts.quiet or count_matches else pipeline.text(batch)
+                if text is not None:  # written by the compiled core, a batch at a time
+                    printing = True
+                    out.write(text)
+                    lines = []
+                else:
+                    lines = pipeline.lines(batch)
                 if count_matches and opts.max_events is not None and count + len(lines) > opts.max_events:
                     pipeline.stats.kept -= count + len(lines) - opts.max_events
                     lines = lines[: opts.max_events - count]

@@ -57,6 +57,20 @@ class OutputFormat:
     def text(self, values: ValueSource) -> str:
         return self._render(values.value)
 
+    def plain_tokens(self) -> list[tuple[str, BoundField | None, int]] | None:
+        """The format as ``(literal, None, 0)`` and ``("", field, width)`` tokens when it is made of
+        plain fields only (no transformer; ``None`` otherwise)."""
+        out: list[tuple[str, BoundField | None, int]] = []
+        for token in self.tokens:
+            op = token.operand
+            if op is None:
+                out.append((token.literal, None, 0))
+            elif isinstance(op.node, ast.Field) and len(op.fields) == 1 and token.info is not None:
+                out.append(("", op.fields[0], token.width))
+            else:
+                return None
+        return out
+
     def column_renderer(self) -> Callable[[Sequence[Sequence[Any]]], list[str]] | None:
         """For a format of plain fields (no transformer): a renderer of a whole batch, given one
         column of values per field of :attr:`fields`, that gives the same lines as :meth:`text`

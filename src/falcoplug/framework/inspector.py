@@ -23,7 +23,7 @@ import socket
 import struct
 import time
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..abi.constants import Rc
@@ -128,6 +128,33 @@ class FieldPlan:
                 get = bound.generic.get
                 cols[col] = [get(self.host, e) for e in events]
         return cols
+
+    def text_renderer(self, tokens: Sequence[tuple[str, BoundField | None, int]]) -> Callable[[SourcedBatch], str | None] | None:
+        """A renderer of a batch's lines made by the compiled core, for a format of ``tokens``
+        (``(literal, None, 0)`` or ``("", field, width)``, every field one of this plan's): possible
+        when the plan is ``evt.num`` and fields of one C plugin (see ``abi/render.py``). The
+        renderer gives ``None`` for a batch it cannot render (another source, invalid UTF-8)."""
+        if len(self._extractors) != 1 or any(bound.text != "evt.num" for _, bound in self._generic):
+            return None
+        plugin, extractor, cols, types = self._extractors[0]
+        make = getattr(extractor, "batch_renderer", None)
+        if make is None:
+            return None
+        columns = {id(self.fields[c]): k for k, c in enumerate(cols)}
+        spec = [
+            (literal, None if f is None else "evt.num" if isinstance(f, BoundGeneric) else id(f), width)
+            for literal, f, width in tokens
+        ]
+        renderer = make(spec, columns)
+        if renderer is None:
+            return None
+
+        def render(batch: SourcedBatch) -> str | None:
+            if batch.source is None or not plugin.is_extract_compatible(batch.source):
+                return None
+            return renderer.render(batch.events, batch.evtnums, batch.first_num, batch.source, types)
+
+        return render
 
     def rows(self, batch: SourcedBatch) -> Iterator[tuple[Event, list[Any]]]:
         cols = self.columns(batch)
