@@ -88,7 +88,7 @@ class CheckLeak(CheckGood):
     @field("pychk.text")
     def text(self, event: Event) -> str | None:
         """The payload"""
-        _KEPT.append(bytes(256 * 1024))
+        _KEPT.append(b"x" * (256 * 1024))  # written, so resident (bytes(n) may stay untouched zero pages)
         return event.payload.decode("utf-8", "replace")
 
 
