@@ -58,7 +58,8 @@ def test_compiled_and_python_vtables_give_the_same_results(lib):
         f"print(json.dumps(script_results({lib!r}, {('init:' + EVERYTHING)!r})))"
     )
     env = {**os.environ, "FALCOPLUG_NO_FASTPATH": "1"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60,
+                         check=True)  # fmt: skip
     assert json.loads(out.stdout) == here
     assert "ok 'hello'" in here and "ok -5" in here and "ok 18446744073709551615" in here
     assert "FAIL can't set a read-only static struct field: cwd" in here
@@ -113,7 +114,8 @@ def test_compiled_parse_loop_counts_as_the_python_loop():
         "print(json.dumps(parse_counts()))"
     )
     env = {**os.environ, "FALCOPLUG_NO_FASTPATH": "1"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60,
+                         check=True)  # fmt: skip
     here = parse_counts()
     assert json.loads(out.stdout) == here
     assert sum(here.values()) == 1000 and len(here) == 4
@@ -125,7 +127,28 @@ def parse_counts() -> dict[str, int]:
     host.load(str(build_plugin("parse_plugin", {"NO_EXTRACT": None})), "")
     host.open("testsys", "count=1000,batch=300,tids=1:2:3:4")
     assert sum(len(batch) for batch in host.batches()) == 1000
-    counts = {str(tid): host.threads.row(tid) for tid in host.threads.keys()}
+    counts = {str(tid): host.threads.value(tid, "testparse.count") for tid in host.threads.keys()}
     host.destroy()
-    field = next(name for name in next(iter(counts.values())) if name not in ("tid", "pid", "comm") and "count" in name)
-    return {tid: row[field] for tid, row in counts.items()}
+    return counts
+
+
+def test_an_error_making_a_thread_entry_reaches_the_caller():
+    """The compiled loop stops at the event whose ``threads`` entry could not be made (events
+    before it are parsed) and the error is raised from Python, as the Python loop raises it."""
+    host = Inspector()
+    host.load(str(build_plugin("sysgen_plugin")), "")
+    host.load(str(build_plugin("parse_plugin", {"NO_EXTRACT": None})), "")
+    made = host.threads.ensure
+
+    def ensure(tid: int) -> object:
+        if tid == 3:
+            raise RuntimeError("no room for thread 3")
+        return made(tid)
+
+    host.threads.ensure = ensure  # type: ignore[method-assign]
+    host.open("testsys", "count=8,batch=8,tids=1:2:3:4")
+    with pytest.raises(RuntimeError, match="no room for thread 3"):
+        list(host.batches())
+    assert host.threads.value(1, "testparse.count") == 1 and host.threads.value(2, "testparse.count") == 1
+    assert 3 not in host.threads
+    host.destroy()

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import struct
 from array import array
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -79,7 +80,7 @@ class CParser(Parser):
 # -- the compiled loop ----------------------------------------------------------------------------
 
 _SOURCES: dict[str, Any] = {}
-_TID_OFFSET = 8  # ss_plugin_event: ts (8), tid (8)
+_TID = struct.Struct("<q")  # ss_plugin_event: ts (8 bytes), then tid
 
 
 def _u64(values: Sequence[int]) -> Any:
@@ -92,7 +93,11 @@ def _u64(values: Sequence[int]) -> Any:
 
 
 def parse_compiled(
-    batch: EventBatch, first_num: int, source: str, parsers: Sequence[tuple[Parser, bytes | None]], threads: Any,
+    batch: EventBatch,
+    first_num: int,
+    source: str,
+    parsers: Sequence[tuple[Parser, bytes | None]],
+    threads: Any,
 ) -> bool:
     """Parse a whole batch in C, event by event across ``parsers`` (each with its event-type
     filter), after making the ``threads`` entry of each event's thread (``threads``: the host's
@@ -128,6 +133,6 @@ def parse_compiled(
         tffi.NULL if ensure is None else tffi.cast("void*", id(ensure)),
     )  # fmt: skip
     if done < 0:  # making the thread entry of event -1 - done raised: raise it here, from Python
-        off = offsets[-1 - done]
-        threads.ensure(int.from_bytes(bytes(batch.data[off + _TID_OFFSET : off + _TID_OFFSET + 8]), "little", signed=True))
+        tid = _TID.unpack_from(batch.data, offsets[-1 - done] + 8)[0]
+        threads.ensure(tid)
     return True
