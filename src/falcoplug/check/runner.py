@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .memory import check_leak, check_shared_storage
 from .registry import check_registry, load_registry
 from .release import check_release, manifest, read_manifest
 from .replay import check_replay
 from .report import Report, Status
-from .memory import check_leak, check_shared_storage
 from .resilience import Budget, fuzz_extraction, fuzz_parsing, gist
 from .sandbox import ChildFailure, Limits, Sandbox, WorkerError
 from .session import Session
 from .sourcing import check_open_params, check_sourcing, split_events
-
 
 
 @dataclass
@@ -47,6 +45,8 @@ class WithPlugin:
 
 @dataclass
 class CheckOptions:
+    """What ``falcoplug check``'s options set (see ``docs/check.md``)."""
+
     config: str = ""
     open_params: str | None = None
     budget: Budget = field(default_factory=Budget)
