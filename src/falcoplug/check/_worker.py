@@ -70,7 +70,10 @@ def serve(conn: Any, shared: Any, output: str, memory_limit: int) -> None:
             reply = ("error", f"{type(exc).__name__}: {exc}")
         finally:
             shared[SLOT_STARTED] = 0.0
-        conn.send(reply)
+        try:
+            conn.send(reply)
+        except (TypeError, AttributeError, ValueError) as exc:  # a value that does not pickle
+            conn.send(("error", f"{op} returned what cannot be sent back: {exc}"))
 
 
 class Worker:
