@@ -11,6 +11,7 @@ that what a plugin prints ends up in the report instead of in the checker's outp
 from __future__ import annotations
 
 import os
+import pickle
 import resource
 import time
 from collections.abc import Sequence
@@ -72,7 +73,7 @@ def serve(conn: Any, shared: Any, output: str, memory_limit: int) -> None:
             shared[SLOT_STARTED] = 0.0
         try:
             conn.send(reply)
-        except (TypeError, AttributeError, ValueError) as exc:  # a value that does not pickle
+        except (pickle.PicklingError, TypeError, AttributeError, ValueError) as exc:  # a value that does not pickle
             conn.send(("error", f"{op} returned what cannot be sent back: {exc}"))
 
 
