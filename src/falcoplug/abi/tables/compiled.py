@@ -71,10 +71,12 @@ def field_ptr(field: Any) -> Any:
         return ptr
     if COMPILED:
         record = tffi.new("fpt_field*")
-        record.index = getattr(field, "index", 0)
+        # only host-table fields are used by the C (see the schema below): others just need a record
+        index = getattr(field, "index", 0)
+        record.index = index if isinstance(index, int) else 0
         record.type = int(field.type)
-        record.read_only = 1 if field.read_only else 0
-        # only host-table fields (framework.tables.Field) name their schema: others never match one
+        record.read_only = 1 if getattr(field, "read_only", False) else 0
+        # host-table fields (framework.tables.Field) name their schema; others never match an entry's
         schema = getattr(field, "schema", None)
         record.schema = tffi.NULL if schema is None else tffi.cast("void*", id(schema))
         addr = int(tffi.cast("uintptr_t", record))
