@@ -209,9 +209,12 @@ static int fpt_hold_entry(fpt_owner* owner, PyObject* entry) {
         if (h->entry == NULL && free_slot == NULL) free_slot = h;
     }
     if (free_slot != NULL) {
-        PyObject* key = PyLong_FromVoidPtr(entry);
-        int in_dict = key != NULL ? PyDict_Contains(owner->held, key) : -1;
-        Py_XDECREF(key);
+        int in_dict = 0;
+        if (PyDict_GET_SIZE(owner->held) != 0) {
+            PyObject* key = PyLong_FromVoidPtr(entry);
+            in_dict = key != NULL ? PyDict_Contains(owner->held, key) : -1;
+            Py_XDECREF(key);
+        }
         if (in_dict == 0) {  /* (else: more holds of an entry that overflowed into the dict) */
             Py_INCREF(entry);
             free_slot->entry = entry;
