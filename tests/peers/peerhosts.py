@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
@@ -30,7 +29,6 @@ CAPTURES = PEERS / "captures"
 ALL_K8S_AUDIT = CAPTURES / "all_k8s_audit.jsonl"
 GO_K8SAUDIT_SCAP = CAPTURES / "go_k8saudit.scap"
 K8S_RULES = SHARED_DATA / "rules" / "k8s_audit_rules.yaml"
-K8S_SAMPLES = SHARED_DATA / "k8s_audit"
 
 GO_K8SAUDIT = PLUGINS / "go" / "libk8saudit.so"
 GO_JSON = PLUGINS / "go" / "libjson.so"
@@ -104,10 +102,6 @@ SEP = " \u00a6 "
 
 def joined_format(tokens: Sequence[str], na: bool = True) -> str:
     return ("*" if na else "") + SEP.join(tokens)
-
-
-def chunks(tokens: Sequence[str], size: int) -> list[list[str]]:
-    return [list(tokens[i : i + size]) for i in range(0, len(tokens), size)]
 
 
 # -- one scenario, two hosts ----------------------------------------------------------------------
@@ -190,9 +184,6 @@ HOSTS: dict[str, Host] = {"libsinsp": SinspHost(), "falcoplug": FalcoplugHost()}
 
 
 # -- comparing ------------------------------------------------------------------------------------
-
-_GO_LOG = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ")
-
 
 def differences(expected: Sequence[str], actual: Sequence[str], limit: int = 8) -> list[str]:
     """Every differing line, field by field where the lines were joined with SEP (first ``limit``)."""
