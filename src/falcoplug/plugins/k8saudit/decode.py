@@ -58,8 +58,10 @@ def _fast_parse(data: bytes) -> Any:
     if _orjson is not None:
         try:
             return _orjson.loads(data)
-        except ValueError:
-            pass  # invalid UTF-8, a lone surrogate, deep nesting or really not JSON: parse decides
+        except ValueError as exc:
+            if str(exc).startswith("depth limit exceeded"):  # over 1024 levels: no second parse
+                raise ValueError(f"too big depth for the nested JSON; it exceeds {MAX_DEPTH}") from None
+            # invalid UTF-8, a lone surrogate or really not JSON: the standard parser decides
     return parse(data)
 
 
