@@ -247,8 +247,9 @@ def reference(doc: Any, name: str, arg: Any) -> Any:
         return listed(doc, *lists[name])
     if name == "ka.uri.param":
         return uri_param(doc, arg)
-    if name == "ka.target.pod.name":
-        return scalar(doc, "objectRef", "name") if at(doc, "objectRef", "resource") == "pods" else NA
+    if name == "ka.target.pod.name":  # the Go plugin's: the response's name, pods but no subresource
+        on_pods = at(doc, "objectRef", "resource") == "pods" and at(doc, "objectRef", "subresource") in (KeyError, "")
+        return scalar(doc, "responseObject", "metadata", "name") if on_pods else NA
     if name == "ka.req.binding.subject.has_name":
         return "true"
     if name.startswith("ka.req.binding.subjects."):
@@ -407,7 +408,7 @@ def test_sample_values_spelled_out():
              "ka.user.groups", "ka.target.pod.name", "ka.auth.decision"]  # fmt: skip
     (_, exec_pod), = extract(DATA / "exec_pod.json", texts)
     assert exec_pod[:4] == ["create", "101", "bash", "nginx1"]  # the first of container=nginx1&container=nginx1
-    assert exec_pod[11:] == ["nginx-deployment-7998647bdf-phvq7", "allow"]
+    assert exec_pod[11:] == [None, "allow"]  # pods/exec: a subresource, no pod name (as the Go plugin)
     (_, priv2), = extract(DATA / "create_nginx_pod_privileged_2nd_container.json", texts)
     assert priv2[4:7] == [["nginx", "mysql:latest"], ["false", "true"], "true"]
     (_, mount), = extract(DATA / "create_nginx_pod_sensitive_mount_2nd_container.json", texts)
@@ -622,3 +623,22 @@ def test_loaded_by_every_name():
         host = Inspector()
         assert host.load(location).name == "k8saudit"
         host.destroy()
+
+
+def test_target_pod_name_as_the_go_plugin_gives_it(tmp_path):
+    """What the Go plugin 0.18 gives (run against it): the response's name, on pods, no subresource."""
+    base = {"kind": "Event", "stageTimestamp": "2024-05-01T08:00:00Z", "responseObject": {"metadata": {"name": "resp"}}}
+    cases = [
+        ({"resource": "pods", "name": "on"}, "resp"),
+        ({"resource": "pods", "subresource": ""}, "resp"),
+        ({"resource": "pods", "subresource": "exec", "name": "on"}, None),
+        ({"resource": "pods", "subresource": "status"}, None),
+        ({"resource": "deployments"}, None),
+        ({"resource": "Pods"}, None),
+        (None, None),
+    ]
+    path = tmp_path / "pods.log"
+    path.write_text("\n".join(json.dumps(dict(base, auditID=str(i), **({"objectRef": ref} if ref else {})))
+                              for i, (ref, _) in enumerate(cases)))  # fmt: skip
+    rows = extract(path, ["ka.target.pod.name"])
+    assert [values[0] for _, values in rows] == [want for _, want in cases]

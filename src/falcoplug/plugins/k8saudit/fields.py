@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from falcoplug.sdk import Event, ExtractPlugin, field
 
+from ..json import MISSING
+
 from .walk import (
     RO,
     _array,
@@ -125,10 +127,14 @@ class AuditFields(ExtractPlugin):
 
     @field("ka.target.pod.name", desc="The target pod name")
     def target_pod_name(self, event: Event) -> str | None:
+        # As the Go plugin 0.18 gives it (checked against it): the name in the response to a
+        # request on pods themselves, not on a subresource (exec, attach, status...).
         doc = _audit(event)
         if doc is None or _get(doc, "objectRef", "resource") != "pods":
             return None
-        return _scalar(doc, "objectRef", "name")
+        if _get(doc, "objectRef", "subresource") not in (MISSING, ""):
+            return None
+        return _scalar(doc, "responseObject", "metadata", "name")
 
     @field(
         "ka.req.binding.subjects",
