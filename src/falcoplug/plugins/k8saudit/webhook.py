@@ -45,6 +45,7 @@ from typing import Any, Final
 
 import httptools
 
+from falcoplug.errors import EventError
 from falcoplug.sdk import PushInstance
 
 from .decode import AuditDecoder
@@ -235,8 +236,9 @@ class WebhookServer:
         return self._ok[1] if not close else self._ok[1][:-2] + b"Connection: close\r\n\r\n"
 
 
-class _TooLarge(Exception):
-    """Raised from a parser callback to stop reading a body over ``webhookMaxBatchSize``."""
+class _TooLarge(EventError):
+    """Raised from a parser callback to stop reading a body over ``webhookMaxBatchSize`` (caught
+    around the parser: it becomes Go's 400 answer, never an error of the stream)."""
 
 
 class _Connection(asyncio.Protocol):
