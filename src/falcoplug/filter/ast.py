@@ -135,10 +135,15 @@ def children(node: Node) -> tuple[Node, ...]:
 
 
 def walk(node: Node) -> Iterator[Node]:
-    """Every node of the tree, parents before children (iterative: deep trees are legal)."""
+    """Every node of the tree, parents before children (iterative: deep trees are legal). A
+    sub-tree shared by several parents (a macro used twice) is walked once."""
     stack = [node]
+    seen: set[int] = set()
     while stack:
         current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
         yield current
         stack.extend(reversed(children(current)))
 
@@ -151,17 +156,48 @@ def identifiers_of(node: Node) -> list[Identifier]:
     return [n for n in walk(node) if isinstance(n, Identifier)]
 
 
+def boolean_children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, (And, Or)):
+        return node.children
+    if isinstance(node, Not):
+        return (node.child,)
+    return ()
+
+
 def substitute(node: Node, fn: Callable[[Node], Node | None]) -> Node:
     """Rebuild the boolean skeleton, replacing each node for which ``fn`` returns a node.
 
     Only ``and``/``or``/``not`` are descended: checks are leaves for macro substitution, as in Falco's
-    macro resolver (identifiers inside checks are values, never macros).
+    macro resolver (identifiers inside checks are values, never macros). Iterative, so any depth
+    works; a sub-tree reached twice (a macro used twice shares one tree) is visited once, ``fn``
+    is called once per node object, and a sub-tree with nothing replaced is returned as is. The
+    cost is linear in the number of distinct nodes, not in the size of the tree written out.
     """
-    replaced = fn(node)
-    if replaced is not None:
-        return replaced
-    if isinstance(node, (And, Or)):
-        return replace(node, children=tuple(substitute(c, fn) for c in node.children))
-    if isinstance(node, Not):
-        return replace(node, child=substitute(node.child, fn))
-    return node
+    done: dict[int, Node] = {}
+    stack: list[tuple[Node, bool]] = [(node, False)]
+    while stack:
+        current, rebuild = stack.pop()
+        key = id(current)
+        if rebuild:
+            old = boolean_children(current)
+            new = tuple(done[id(c)] for c in old)
+            if all(a is b for a, b in zip(new, old)):
+                done[key] = current
+            elif isinstance(current, Not):
+                done[key] = replace(current, child=new[0])
+            else:
+                done[key] = replace(current, children=new)  # type: ignore[call-arg]
+            continue
+        if key in done:
+            continue
+        replaced = fn(current)
+        if replaced is not None:
+            done[key] = replaced
+            continue
+        kids = boolean_children(current)
+        if not kids:
+            done[key] = current
+            continue
+        stack.append((current, True))
+        stack.extend((c, False) for c in reversed(kids) if id(c) not in done)
+    return done[id(node)]

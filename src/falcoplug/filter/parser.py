@@ -50,7 +50,7 @@ def parse(text: str, max_depth: int = DEFAULT_MAX_DEPTH) -> ast.Node:
     if not text:
         raise FilterError("filter input string is empty", Pos())
     parser = Parser(text, max_depth)
-    with _recursion_room(max_depth):
+    with recursion_room(max_depth):
         node = parser.parse_or()
     if not parser.lex.at_end():
         raise parser.lex.error(f"unexpected token after '{parser.lex.last}', expecting 'or', 'and'")
@@ -64,13 +64,15 @@ def parse_operand(text: str, start: int = 0) -> tuple[ast.Operand, int]:
     """
     parser = Parser(text, DEFAULT_MAX_DEPTH)
     parser.lex.idx = start
-    with _recursion_room(DEFAULT_MAX_DEPTH):
+    with recursion_room(DEFAULT_MAX_DEPTH):
         node = parser.parse_field_or_transformer()
     return node, parser.lex.idx
 
 
 @contextmanager
-def _recursion_room(max_depth: int) -> Iterator[None]:
+def recursion_room(max_depth: int) -> Iterator[None]:
+    """Room for ``max_depth`` nested Python frames (a parser level, a compiler level) above the
+    caller's stack, for the duration of the block."""
     # Each depth unit is one Python frame of the parser; leave headroom above the caller's stack.
     needed = max_depth + 500
     previous = sys.getrecursionlimit()

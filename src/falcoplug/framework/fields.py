@@ -109,7 +109,7 @@ def parse_fields_json(text: str | None, plugin: str) -> list[FieldInfo]:
         raise _error(plugin, "get_fields returned a null string")
     try:
         root = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # invalid, or nested too deeply to parse
         root = None
     if not isinstance(root, list):
         raise _error(plugin, "get_fields returned an invalid JSON")

@@ -29,6 +29,9 @@ ALL_EVENT_TYPES = b"\x01" * 65536
 _VERSION = re.compile(r"^\s*\+?(\d+)\.\s*\+?(\d+)\.\s*\+?(\d+)")
 
 log = logging.getLogger("falcoplug.plugin")
+# What a JSON text a plugin or a user gives can raise: invalid, or nested beyond the parser's
+# recursion (libsinsp's jsoncpp stops at a depth of 1000 too).
+_JSON_ERRORS = (ValueError, RecursionError)
 
 _SEVERITY_LEVELS = {
     LogSeverity.FATAL: logging.CRITICAL,
@@ -173,7 +176,7 @@ class Plugin:
     def _string_list(self, symbol: str, text: str) -> frozenset[str]:
         try:
             root = json.loads(text)
-        except ValueError:
+        except _JSON_ERRORS:
             root = None
         if not isinstance(root, list):
             raise self._error(f"'{symbol}' did not return a json array")
@@ -252,14 +255,14 @@ class Plugin:
             raise ConfigError(f"error in plugin {self.name}: get_init_schema returned an unknown schema type {kind}")
         try:
             schema_doc = json.loads(schema)
-        except ValueError:
+        except _JSON_ERRORS:
             schema_doc = None
         if not isinstance(schema_doc, dict):
             raise ConfigError(f"error in plugin {self.name}: get_init_schema did not return a json object")
         config = config or "{}"
         try:
             doc = json.loads(config)
-        except ValueError:
+        except _JSON_ERRORS:
             raise ConfigError(f"error in plugin {self.name}: init config is not a valid json") from None
         validator_cls = jsonschema.validators.validator_for(schema_doc, default=jsonschema.Draft7Validator)
         try:
@@ -413,7 +416,7 @@ class Plugin:
             return []
         try:
             root = json.loads(text)
-        except ValueError:
+        except _JSON_ERRORS:
             root = None
         if not isinstance(root, list):
             raise PluginError(f"error in plugin {self.name}: list_open_params returned a non-array JSON", self.name)

@@ -2,7 +2,8 @@
 
 * Lists are replaced **as text, before parsing**, wherever their name stands between delimiters
   (even inside quotes: a Falco quirk kept on purpose).
-* Macros are replaced **in the AST**: an identifier becomes a copy of the macro's tree.
+* Macros are replaced **in the AST**: an identifier becomes the macro's tree, shared by every
+  reference (the AST is immutable), so expansion is linear in the rules text.
 * Exceptions are appended to the condition text: ``(<cond>) and not (<exception checks>)``.
 """
 
@@ -10,14 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Final
 
 from ..filter import ast
 from ..filter.errors import Pos
+from ..filter.parser import RULES_MAX_DEPTH
 from ..filter.operators import LIST_OPERATORS
 from .collector import fail
 from .items import Entry, ExceptionInfo
 
 _BLANKS = " \t\n\r"
+# The and/or/not depth a condition may reach once its macros are in: as deep as a condition may
+# be written (Falco's parser limit for rules), which keeps compiling it within Python's limits.
+MAX_EXPANDED_DEPTH = RULES_MAX_DEPTH
 _DELIMS = _BLANKS + "(),="
 
 
@@ -77,12 +83,49 @@ class MacroResolution:
         return None
 
 
+class _ResolvedTrees:
+    """Trees this module produced with every macro in, and their depth, by identity.
+
+    The compiler resolves each macro once and keeps the result; a later macro or rule that uses it
+    gets that tree back as is, instead of walking it again (a chain of macros would otherwise cost
+    the square of its length). Identity is checked (``is``), and the memory is bounded: the table
+    is emptied when full, which only costs a walk.
+    """
+
+    LIMIT: Final = 100_000
+
+    def __init__(self) -> None:
+        self._trees: dict[int, tuple[ast.Node, int]] = {}
+
+    def depth(self, node: ast.Node) -> int | None:
+        known = self._trees.get(id(node))
+        return known[1] if known is not None and known[0] is node else None
+
+    def add(self, node: ast.Node, depth: int) -> None:
+        if len(self._trees) >= self.LIMIT:
+            self._trees.clear()
+        self._trees[id(node)] = (node, depth)
+
+
+_RESOLVED = _ResolvedTrees()
+
+
 def resolve_macros(node: ast.Node, macros: Mapping[str, ast.Node]) -> MacroResolution:
-    """Replace macro identifiers by (copies of) their trees, recursively, detecting loops."""
+    """Replace macro identifiers by their trees, recursively, detecting loops.
+
+    A macro is expanded once per resolution and every reference to it shares that one tree (the
+    AST is immutable): a chain of macros each using the previous one twice costs its length, not
+    2**length. A macro tree already resolved here is used as is, without a walk. Only the macros
+    named in ``node`` itself, or met while expanding, are listed in ``resolved``: a resolved
+    macro's own references were listed when it was resolved.
+    """
     result = MacroResolution(node)
     path: list[str] = []
+    expanded: dict[str, ast.Node] = {}
 
     def visit(current: ast.Node) -> ast.Node | None:
+        if _RESOLVED.depth(current) is not None:
+            return current  # a resolved tree inside the tree: nothing to replace in it
         if not isinstance(current, ast.Identifier):
             return None
         macro = macros.get(current.name)
@@ -93,14 +136,44 @@ def resolve_macros(node: ast.Node, macros: Mapping[str, ast.Node]) -> MacroResol
             result.errors.append((f"reference loop in macro '{current.name}'", current.pos))
             result.unknown.append((current.name, current.pos))
             return current
-        path.append(current.name)
-        expanded = ast.substitute(macro, visit)
-        path.pop()
+        tree = expanded.get(current.name)
+        if tree is None:
+            path.append(current.name)
+            tree = expanded[current.name] = ast.substitute(macro, visit)
+            path.pop()
         result.resolved.append(current.name)
-        return expanded
+        return tree
 
     result.node = ast.substitute(node, visit)
+    depth = boolean_depth(result.node)
+    if depth > MAX_EXPANDED_DEPTH and not result.errors:
+        result.errors.append((
+            f"macros nested too deeply: the expanded condition is {depth} and/or/not levels deep "
+            f"(the maximum is {MAX_EXPANDED_DEPTH})",
+            node.pos,
+        ))
+    if not result.errors and not result.unknown:
+        _RESOLVED.add(result.node, depth)
     return result
+
+
+def boolean_depth(node: ast.Node) -> int:
+    """How many ``and``/``or``/``not`` levels the tree has (iterative; shared sub-trees once)."""
+    depths: dict[int, int] = {}
+    stack: list[tuple[ast.Node, bool]] = [(node, False)]
+    while stack:
+        current, after = stack.pop()
+        kids = ast.boolean_children(current)
+        if after:
+            depths[id(current)] = 1 + max(depths[id(c)] for c in kids)
+        elif id(current) not in depths:
+            known = _RESOLVED.depth(current)
+            if known is not None or not kids:
+                depths[id(current)] = known or 0
+                continue
+            stack.append((current, True))
+            stack.extend((c, False) for c in kids if id(c) not in depths)
+    return depths[id(node)]
 
 
 def unsafe_na_check(node: ast.Node) -> bool:

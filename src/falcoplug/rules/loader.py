@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ..filter import FieldResolver
+from ..filter.parser import RULES_MAX_DEPTH, recursion_room
 from .collector import Collector
 from .compiler import CompiledCollection, CompiledRule, CompileOptions, compile_collection
 from .engine import RuleEngine
@@ -56,7 +57,10 @@ class RulesLoader:
         self.contents[name] = content
         self.results.append(result)
         if Reader(self.collector, self.sources, result).read(content, name):
-            compiled = compile_collection(self.collector, self.sources, self.options, result)
+            # A condition may be RULES_MAX_DEPTH levels deep with its macros in (expansion.py);
+            # compiling and printing it recurse a few frames per level.
+            with recursion_room(4 * RULES_MAX_DEPTH):
+                compiled = compile_collection(self.collector, self.sources, self.options, result)
             if compiled is not None:
                 self.compiled = compiled
         return result

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Final
 
 import yaml
 
+from ..errors import FalcoplugError
+from ..filter.parser import recursion_room
 from .results import Mark
 
 _NULL_TAG = "tag:yaml.org,2002:null"
@@ -19,7 +22,13 @@ _TRUE = frozenset({"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", 
 _FALSE = frozenset({"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})
 
 
-class YamlParseError(Exception):
+MAX_DEPTH: Final = 1000  # nested sequences and mappings in a rules file (yaml-cpp stops deeper input too)
+
+
+class YamlParseError(FalcoplugError):
+    """A rules file that is not valid YAML; the loader reports it as Falco does (``LOAD_ERR_YAML_PARSE``
+    at ``mark``), so it normally never leaves ``rules/``."""
+
     def __init__(self, message: str, mark: Mark | None) -> None:
         super().__init__(message)
         self.message = message
@@ -99,14 +108,34 @@ class YNode:
         return value if value < (1 << bits) else None
 
 
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """PyYAML's composer recurses once per nesting level: deeper than :data:`MAX_DEPTH` is a
+    parse error at the node where it happens, not a ``RecursionError``."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:  # type: ignore[override]
+        if self._depth >= MAX_DEPTH:
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, f"nesting deeper than {MAX_DEPTH} levels", mark
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self._depth -= 1
+
+
 def load_documents(content: str) -> list[YNode | None]:
     """Every document of a YAML stream (None for empty documents); parse errors first, as
     yaml-cpp's ``LoadAll`` parses the whole stream before any document is read."""
     try:
-        return [
-            YNode(doc) if doc is not None else None
-            for doc in yaml.compose_all(content, Loader=yaml.SafeLoader)
-        ]
+        with recursion_room(3 * MAX_DEPTH):  # a few frames per level, for MAX_DEPTH levels
+            return [
+                YNode(doc) if doc is not None else None
+                for doc in yaml.compose_all(content, Loader=_DepthLimitedLoader)
+            ]
     except yaml.MarkedYAMLError as exc:
         message = exc.problem or str(exc)
         if exc.context:
