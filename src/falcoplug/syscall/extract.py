@@ -21,6 +21,7 @@ from .params import (
     args_text,
     errno_name,
     event_info,
+    param_bytes,
     params_of,
     raw_value,
 )
@@ -58,8 +59,8 @@ def event_type_name(e: Event) -> str | None:
     if info is None:
         return None
     if t == PPME_GENERIC_X:  # the enter event keeps the table's name, "syscall"
-        params = params_of(e)
-        sc = raw_value(info.params[0], params[0]) if params else None
+        data = param_bytes(e, 0)
+        sc = raw_value(info.params[0], data) if data is not None else None
         return event_table().syscalls.get(sc or 0, "unknown")
     return info.name
 
@@ -98,8 +99,8 @@ def return_value(e: Event) -> int | None:
     first = info.params[0]
     if first.ptype not in _RETURN_TYPES:
         return None
-    params = params_of(e)
-    return raw_value(first, params[0]) if params else None
+    data = param_bytes(e, 0)
+    return raw_value(first, data) if data is not None else None
 
 
 def _res(c: Any, e: Event) -> str | None:
@@ -305,10 +306,10 @@ def no_value(c: Any, e: Event) -> None:
 def arg_by_index(index: int) -> Getter:
     def get(c: Any, e: Event) -> str | None:
         info = _info(e)
-        params = params_of(e) if info is not None else []
-        if info is None or index < 0 or index >= len(params) or index >= len(info.params):
+        if info is None or index < 0 or index >= len(info.params):
             return None
-        return arg_text(info, index, params[index])
+        data = param_bytes(e, index)
+        return None if data is None else arg_text(info, index, data)
 
     return get
 
@@ -319,12 +320,10 @@ def arg_by_name(name: str, raw: bool) -> Getter:
         index = None if info is None else info.param_index(name)
         if info is None or index is None:
             return None
-        params = params_of(e)
-        if index >= len(params):
+        data = param_bytes(e, index)
+        if data is None:
             return None
-        if raw:
-            return raw_value(info.params[index], params[index])
-        return arg_text(info, index, params[index])
+        return raw_value(info.params[index], data) if raw else arg_text(info, index, data)
 
     return get
 

@@ -13,7 +13,7 @@ import signal
 import struct
 from typing import Any
 
-from ..events import Event, decode_params
+from ..events import HEADER_LEN, LARGE_PAYLOAD_TYPES, Event, decode_params
 from .catalogue import EventInfo, ParamInfo, event_table
 
 _INT = {1: "<b", 2: "<h", 3: "<i", 4: "<q", 11: "<q", 14: "<q", 15: "<q", 47: "<i", 48: "<i"}
@@ -28,12 +28,32 @@ PT_SYSCALLID, PT_SIGTYPE, PT_RELTIME, PT_UID, PT_GID = 18, 19, 20, 31, 32
 PPM_AT_FDCWD = -100
 
 
+_HEAD = struct.Struct("<IHI")  # len, type, nparams (at offset 16 of the header)
+
+
 def event_info(event: Event) -> EventInfo | None:
-    return event_table().event(event.type)
+    events = event_table().events
+    t = event.type
+    return events[t] if t < len(events) else None
 
 
 def params_of(event: Event) -> list[bytes]:
     return decode_params(event.buf, event.offset)
+
+
+def param_bytes(event: Event, index: int) -> bytes | None:
+    """One parameter's bytes, without decoding the others (``None`` when the event has fewer)."""
+    buf, off = event.buf, event.offset
+    length, etype, nparams = _HEAD.unpack_from(buf, off + 16)
+    if index >= nparams:
+        return None
+    code = "I" if etype in LARGE_PAYLOAD_TYPES else "H"
+    lens = struct.unpack_from(f"<{index + 1}{code}", buf, off + HEADER_LEN)
+    start = off + HEADER_LEN + struct.calcsize(code) * nparams + sum(lens[:index])
+    end = start + lens[index]
+    if end > off + length:
+        return None
+    return bytes(buf[start:end])
 
 
 def raw_value(info: ParamInfo, data: bytes) -> Any:
