@@ -938,27 +938,10 @@ def test_accessed_table_views_release_what_they_hold():
 # -- the examples of docs/sdk.md ---------------------------------------------------------------------------
 
 
-def _doc_plugins() -> dict[str, type]:
-    import re
-    from pathlib import Path
-
-    from falcoplug.sdk import Plugin
-
-    text = (Path(__file__).resolve().parent.parent / "docs" / "sdk.md").read_text()
-    found: dict[str, type] = {}
-    for block in re.findall(r"```python\n(.*?)```", text, re.S):
-        if "falcoplug.sdk import" not in block or "class " not in block:
-            continue
-        scope: dict[str, Any] = {"__name__": "sdk_doc_example"}
-        exec(compile(block, "<docs/sdk.md>", "exec", dont_inherit=True), scope)  # noqa: S102
-        for value in scope.values():
-            if isinstance(value, type) and issubclass(value, Plugin) and "name" in value.__dict__:
-                found[value.__name__] = value
-    return found
-
-
 def test_the_examples_of_the_docs_are_valid_plugins(libs):
-    plugins = _doc_plugins()
+    from test_docs import doc_plugins  # the examples, as tests/test_docs.py runs them
+
+    plugins = doc_plugins("sdk.md")
     assert {"Biggest", "Mine", "Counter", "Clock", "Sweeper"} <= set(plugins)
     for cls in plugins.values():
         describe(cls)

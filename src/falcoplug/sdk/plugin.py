@@ -5,6 +5,7 @@ A plugin is a subclass of :class:`Plugin` and of one mixin per capability it has
 and capture listening add their own mixins the same way). Identity is declared once, as class
 attributes, and checked when the class is defined::
 
+    # fragment: the identity only (an ExtractPlugin also declares its fields)
     class Hello(ExtractPlugin):
         name = "hello"
         version = "0.1.0"

@@ -4,6 +4,7 @@ tables a plugin owns and shares.
 **Tables you access** are declared by the fields you use, as a class whose annotations are the
 field types, and a :class:`TableAccess` on the plugin class::
 
+    # fragment: Fd, the fields class of the sub-table, is declared the same way
     class Thread(TableFields):
         comm: str                       # a field the table has (its type is checked at init)
         pid: int                        # any integer type the table declares
