@@ -185,10 +185,9 @@ class PluginDriver:
         assert isinstance(self.plugin, ExtractPlugin)
 
         def failed(field: str, exc: BaseException) -> None:
-            text = _describe_error(exc)
-            self.last_error = f"extract_fields: {field}: {text}"
+            self.fail(f"extract_fields: {field}", exc)
             if on_failure is not None:
-                on_failure(field, type(exc).__name__, text)
+                on_failure(field, type(exc).__name__, _describe_error(exc))
 
         return ExtractPlan(
             self.plugin, requests, failed, check=check, pack_ips=pack_ips, partial=on_failure is not None
