@@ -199,15 +199,29 @@ def _re2_error(message: str) -> FilterError:
 
 
 class _RegexMatcher:
-    """RE2's full match on a value's UTF-8 bytes (what libsinsp hands RE2): linear time."""
+    """RE2's full match on a value's UTF-8 bytes (what libsinsp hands RE2): linear time.
 
-    __slots__ = ("_fullmatch",)
+    A call through the bindings costs several microseconds, and event streams repeat their values
+    (user names, paths, verbs): the answers for recent values are kept, a bounded table emptied
+    when full, so a repeated value costs a dict lookup.
+    """
+
+    __slots__ = ("_fullmatch", "_seen")
+    SEEN_LIMIT: Final = 4096
 
     def __init__(self, compiled: Any) -> None:
         self._fullmatch = compiled.fullmatch
+        self._seen: dict[str, bool | None] = {}
 
-    def __call__(self, value: str) -> object:
-        return self._fullmatch(value.encode("utf-8", "surrogatepass"))
+    def __call__(self, value: str) -> bool | None:
+        seen = self._seen
+        known = seen.get(value, 0)
+        if known != 0:
+            return known  # type: ignore[return-value]
+        if len(seen) >= self.SEEN_LIMIT:
+            seen.clear()
+        result = seen[value] = True if self._fullmatch(value.encode("utf-8", "surrogatepass")) else None
+        return result
 
 
 @lru_cache(maxsize=4096)
