@@ -63,6 +63,7 @@ def test_same_output_as_falco(name: str, monkeypatch: pytest.MonkeyPatch) -> Non
         ("bad_required_arg.yaml", "filter syntax error: thread.cgroup"),
         ("bad_container.yaml", "filter_check called with nonexistent field container.id"),
         ("bad_list_op.yaml", "filter error: '=' operator not supported list filters"),
+        ("bad_evttype_transformer.yaml", "unknown event type OPEN"),
     ],
 )
 def test_libsinsp_messages(name: str, message: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,3 +89,15 @@ def test_falco_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_plugin_requirement_stops_validation(monkeypatch: pytest.MonkeyPatch) -> None:
     out, err, code = falcoplug_validate("requires_container.yaml", monkeypatch)
     assert (out, err, code) == ("", "Error: Plugin requirement not satisfied, must load one of: container (>= 0.4.0)\n", 1)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("runtime_evttype_rhs.yaml", "right-hand field comparisons on `evt.type`/`syscall.type` checks are not supported by event code search"),
+        ("runtime_evttype_transformer.yaml", "event code search does not support `evt.type` checks with transformers"),
+    ],
+)  # fmt: skip
+def test_event_code_search_failures_stop_falco(name: str, message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    out, err, code = falcoplug_validate(name, monkeypatch)
+    assert (out, err, code) == ("", f"Runtime error: {message}. Exiting.\n", 1)

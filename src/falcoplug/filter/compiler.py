@@ -328,7 +328,7 @@ class _Builder:
         values = list(node.right.values) if isinstance(node.right, ast.ListValue) else [node.right.value]
         for value in values:
             self._value_warnings(op, value, node.right.pos)
-        validate = getattr(left.plain_field, "validate_value", None)
+        validate = getattr(self._checked_field(node.left, left), "validate_value", None)
         if validate is not None:
             for value in values:
                 validate(value)
@@ -340,6 +340,14 @@ class _Builder:
         if left.typed.is_list:
             return f"(({t} := {left.code}) and {cmp})"
         return f"(({t} := {left.code}) is not None and {cmp})"
+
+    def _checked_field(self, node: ast.Node, operand: Operand) -> BoundField | None:
+        """The field whose libsinsp check parses the right-hand side: the left field, also under
+        transformers (``toupper(evt.type) = x`` still checks ``x`` as an event type)."""
+        if operand.plain_field is not None:
+            return operand.plain_field
+        inner = ast.fields_of(node)
+        return self.bind(inner[0])[0] if len(inner) == 1 else None
 
     def _parse_values(self, op: str, typed: Typed, values: list[str]) -> list[Any]:
         return [parse_constant(v, typed.ftype, op) for v in values]

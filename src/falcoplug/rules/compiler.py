@@ -25,7 +25,7 @@ from ..filter import (
     parse,
 )
 from ..syscall import SYSCALL_SOURCE
-from ..syscall.evttypes import EvttypeSearchError, matches_too_many
+from ..syscall.evttypes import matches_too_many
 from .collector import Collector, RuleLoadError, fail
 from .expansion import MacroResolution, exception_condition, resolve_list, resolve_macros, unsafe_na_check
 from .items import RuleInfo
@@ -199,7 +199,8 @@ class _Compiler:
         filt = self._condition(condition, info, resolver, bound)
         if filt is None:
             return None
-        if info.source == SYSCALL_SOURCE and info.warn_evttypes and self._too_many_evttypes(filt.ast):
+        # computed for every syscall rule, as Falco does: a condition the search cannot handle is fatal
+        if info.source == SYSCALL_SOURCE and matches_too_many(filt.ast) and info.warn_evttypes:
             self.result.add_warning(WarningCode.LOAD_NO_EVTTYPE, WARNING_NO_EVTTYPE, info.ctx)
         return CompiledRule(
             name=info.name,
@@ -315,13 +316,6 @@ class _Compiler:
                 self.result.add_warning(
                     WarningCode.LOAD_DEPRECATED_ITEM, message, where, deprecated_field_title(name)
                 )
-
-    @staticmethod
-    def _too_many_evttypes(node: ast.Node) -> bool:
-        try:
-            return matches_too_many(node)
-        except EvttypeSearchError:
-            return False
 
     def warn_unused(self) -> None:
         for name, used in self.macro_used.items():

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..filter import FieldResolver
+from ..syscall.evttypes import EvttypeSearchError
 from .compiler import CompileOptions
 from .loader import RulesLoader, expand_paths
 from .results import format_validation
@@ -40,7 +41,10 @@ def validate_files(
     """
     loader = RulesLoader(sources, plugin_versions, options=options)
     for path in expand_paths(paths):
-        loader.load_file(path)
+        try:
+            loader.load_file(path)
+        except EvttypeSearchError as exc:  # Falco stops at startup: nothing else is printed
+            return Validation("", f"Runtime error: {exc}. Exiting.\n", False)
         requirement_error = loader.check_plugin_requirements()
         if requirement_error is not None:
             return Validation("", f"Error: {requirement_error}\n", False)

@@ -9,14 +9,15 @@ and a neutral one is not.
 
 from __future__ import annotations
 
+from ..errors import FalcoplugError
 from ..filter import ast
 from .catalogue import event_table
 
 _EVTTYPE_OPS = frozenset({"=", "==", "!=", "in"})
 
 
-class EvttypeSearchError(ValueError):
-    """A condition libsinsp's event code search cannot handle."""
+class EvttypeSearchError(FalcoplugError, ValueError):
+    """A condition libsinsp's event code search cannot handle: Falco stops at startup with it."""
 
 
 class _Search:
@@ -97,7 +98,8 @@ class _Search:
                 self.visit(node.right)
                 if self.is_field_or_transformer:
                     raise EvttypeSearchError(
-                        "right-hand field comparisons on `evt.type` checks are not supported by event code search"
+                        "right-hand field comparisons on `evt.type`/`syscall.type` checks are not supported by "
+                        "event code search"
                     )
                 if node.op == "!=":
                     self.codes = self._invert(self.codes)
