@@ -120,13 +120,13 @@ def fields_command(
     if falco_format:
         click.echo(falco_list(host, only_source), nl=False)
         return
-    builtin = {cls.name for cls in field_classes() if "FL_GENERIC" not in cls.flags}
+    builtin = {f.name for cls in field_classes() if "FL_GENERIC" not in cls.flags for f in cls.fields}
     sources = [s for s in host.manager.sources if only_source in (None, s)]
     doc: dict[str, list[dict[str, Any]]] = {}
     for source in sources:
         entries = []
         for info in host.resolver(source).fields():
-            owner = f"{info.owner} (syscall)" if source == SYSCALL_SOURCE and info.owner in builtin else info.owner
+            owner = f"{info.owner} (syscall)" if source == SYSCALL_SOURCE and info.name in builtin else info.owner
             entry = {"name": info.name, "type": info.type_name, "class": owner, "desc": info.desc}
             if info.is_list:
                 entry["list"] = True
