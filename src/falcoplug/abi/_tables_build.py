@@ -39,6 +39,7 @@ void fpt_set_slow(void* reader, void* writer, void* fields, void* propagate);
 void fpt_fill_reader(void* reader);
 void fpt_fill_writer(void* writer);
 void fpt_fill_fields(void* fields);
+int32_t fpt_parse_one(const fpt_parser* parser, const void* in);
 int64_t fpt_parse_batch(const fpt_parser* parsers, uint32_t nparsers, const uint8_t* data, const uint64_t* offs,
                         uint32_t n, uint64_t first_num, const char* evtsrc, void* threads, void* ensure);
 """

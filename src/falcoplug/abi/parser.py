@@ -13,7 +13,7 @@ from ..backend import Parser
 from ..events import EventBatch
 from . import host
 from .ffi import ffi
-from .tables.compiled import address, tffi, tlib
+from .tables.compiled import address, tffi, tlib, tptr
 
 if TYPE_CHECKING:
     from .loader import CPluginBackend
@@ -36,6 +36,9 @@ class CParser(Parser):
         # The buffer of the last batch seen: one-event calls on the same batch reuse its pointer.
         self._raw: Any = None
         self._data: Any = None
+        # Compiled, one-event calls go through fpt_parse_one (the GIL held across the call).
+        self._one: Any = None
+        self._evt_address = tptr(self._evt) if tlib is not None else None
 
     def _set_source(self, source: str) -> None:
         if source != self._source_name:
@@ -74,7 +77,16 @@ class CParser(Parser):
         evt_input = self._evt
         evt_input.evt = ffi.cast("ss_plugin_event*", self._pointer(buf) + offset)
         evt_input.evtnum = evtnum
+        if self._evt_address is not None:
+            return int(tlib.fpt_parse_one(self._one or self._plan_one(), self._evt_address))
         return int(self._fn(self.plugin._state, evt_input, self._input))
+
+    def _plan_one(self) -> Any:
+        one = self._one = tffi.new("fpt_parser*")
+        one.parse_event = tffi.cast("void*", address(self._fn))
+        one.state = tffi.cast("void*", address(self.plugin._state))
+        one.input = tffi.cast("void*", address(self._input))
+        return one
 
 
 # -- the compiled loop ----------------------------------------------------------------------------

@@ -52,3 +52,12 @@ int64_t fpt_parse_batch(const fpt_parser* parsers, uint32_t nparsers, const uint
     PyGILState_Release(gil);
     return stopped;
 }
+
+/* One event for one parser, with the GIL held across the call so that the plugin's table calls
+ * need not take it one by one: the path of events handed out one at a time. */
+int32_t fpt_parse_one(const fpt_parser* parser, const ss_plugin_event_input* in) {
+    PyGILState_STATE gil = PyGILState_Ensure();
+    ss_plugin_rc rc = ((fpt_parse_fn)parser->parse_event)(parser->state, in, parser->input);
+    PyGILState_Release(gil);
+    return rc;
+}
