@@ -57,10 +57,11 @@ def test_metrics_at_the_end_and_periodically(libs):
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
     assert "broken.next_calls 2" in lines and "broken.ratio 0.5" in lines
-    periodic = invoke("run", "-p", f"{libs['source_plugin']}||count=3000,batch=1", "--metrics-interval", "0.001", "-q")
+    # host batches hold up to 8192 events: enough events for several of them, each a reporting tick
+    periodic = invoke("run", "-p", f"{libs['source_plugin']}||count=30000,batch=1", "--metrics-interval", "0.001", "-q")
     # the inspector's own counters, while running and at the end
     assert periodic.stderr.count("falcoplug.n_evts ") >= 2
-    assert periodic.stderr.splitlines()[-8:].count("falcoplug.n_evts 3000") == 1
+    assert periodic.stderr.splitlines()[-8:].count("falcoplug.n_evts 30000") == 1
 
 
 def test_several_live_sources_at_once(libs):

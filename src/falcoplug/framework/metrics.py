@@ -54,7 +54,8 @@ def format_metrics(
     if style not in STYLES:
         raise ValueError(f"style must be one of {STYLES}, not {style!r}")
     items = [m if isinstance(m, tuple) else (None, m) for m in metrics]
-    many = len({source for source, _ in items}) > 1
+    # Run-wide metrics (no source, e.g. extraction failures) do not make a run multi-source.
+    many = len({source for source, _ in items if source is not None}) > 1
     ts = time.time_ns() if ts_ns is None else ts_ns
     if style == "json":
         values = {(f"{s}." if many and s else "") + m.name: m.value for s, m in items}
