@@ -1,7 +1,8 @@
 """``falcoplug falco``'s cost: the same audit log and official rules through ``falcoplug run -r``
 (the pipeline alone) and ``falcoplug falco`` (Falco's outputs behind the queue: stdout, then stdout
 + file + program), wall time per run, startup included; and the startup of a one-event run beside
-the real Falco 0.44.1 (the Go k8saudit does not end on a multi-line log, so no bulk figure for it).
+the real Falco 0.44.1 (no bulk figure for it: on a multi-line audit log, Falco with the Go k8saudit
+had not ended after 120 s here).
 
     python benchmarks/bench_falco.py [--events 20000] [--runs 3]
 
