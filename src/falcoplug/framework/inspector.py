@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..abi.constants import Rc
+from ..abi.scan import uniform_source_key
 from ..backend import AsyncEventRejected, Metric, Parser
 from ..errors import FalcoplugError, PluginError, PluginLoadError
 from ..events import PPME_ASYNCEVENT_E, PPME_PLUGINEVENT_E, Event, EventBatch
@@ -669,6 +670,12 @@ class Inspector(GenericContext):
     def split_by_source(self, batch: EventBatch) -> Iterator[SourcedBatch]:
         """Number mixed events (an ID-0 source, a capture) and cut them into runs of one source."""
         data, offsets = batch.data, batch.offsets
+        key = uniform_source_key(data, offsets)  # one look in compiled code: the usual case
+        if key is not None:
+            first = self._num + 1
+            self._num += len(offsets)
+            yield SourcedBatch(batch, first, self.source_of(*key), self)
+            return
         run_start, run_source = 0, None
         sources = []
         for off in offsets:
