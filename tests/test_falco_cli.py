@@ -94,7 +94,7 @@ SAME_STDOUT = [
      "-o", "priority=warning", "-o", "time_format_iso_8601=true", "-o", "json_output=true"],
     ["-r", "{rules}", "--disable-source=syscall", "-o", "json_output=true",
      "-o", 'append_output[]={"match": {"source": "k8s_audit"}, "extra_output": "X=%ka.uri"}'],
-    ["-r", "{rules}", "--disable-source=syscall", "-p", "P=%ka.verb"],
+    ["-r", "{rules}", "--disable-source=syscall", "-p", "P=%ka.verb", "-o", "time_format_iso_8601=true"],
     ["-r", "{rules}", "--disable-source=syscall", "-o", "json_output=true", "-o", "json_include_output_property=false",
      "-o", "json_include_tags_property=false", "-o", "json_include_message_property=true",
      "-o", "json_include_output_fields_property=false"],

@@ -247,3 +247,9 @@ def test_https_output_verifies_with_ca_cert_or_goes_insecure(tmp_path: Path, htt
     assert run(tmp_path, *base, "-o", f"http_output.ca_cert={cert}") == 0
     assert run(tmp_path, *base, "-o", "http_output.insecure=true") == 0
     assert len(bodies) == 2 and all(json.loads(body)["rule"] == "Every audit event" for _, body in bodies)
+
+
+def test_metrics_count_the_queue_drops(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(tmp_path, "-o", "metrics.enabled=true", extra="stdout_output: {enabled: true}\n") == 0
+    captured = capsys.readouterr()
+    assert "falco.outputs_queue_num_drops 0" in captured.err and "Events detected: 1" in captured.out
