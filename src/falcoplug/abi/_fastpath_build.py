@@ -17,7 +17,7 @@ import _cdef  # noqa: E402  (loaded by path: the package is not importable while
 HERE = Path(__file__).parent
 
 # The compiled core's C files, in build order (common.c first: the helpers the others use).
-C_FILES = ("common.c", "loop.c", "extract.c", "render.c", "scan.c")
+C_FILES = ("common.c", "loop.c", "extract.c", "render.c", "scan.c", "async.c")
 
 FASTPATH_DECLARATIONS = """
 int fp_watch_signals(void);
@@ -51,9 +51,25 @@ typedef struct fp_render_part {
 } fp_render_part;
 void fp_stream_free(fp_stream* s);
 int fp_render_batch(const fp_render_part* parts, uint32_t nparts, const fp_values* values, const uint32_t* ftypes,
-                    uint32_t nfields, uint32_t n, uint64_t first_num, uint64_t* cursor, fp_stream* out);
+                    uint32_t nfields, uint32_t n, uint64_t first_num, int require_all, uint64_t* cursor,
+                    fp_stream* out);
 
 int fp_uniform_source(const uint8_t* data, const uint64_t* offs, uint32_t n, uint16_t* type_out, uint32_t* id_out);
+uint32_t fp_event_tids(const uint8_t* data, const uint64_t* offs, uint32_t n, int64_t* out);
+
+typedef struct fp_async_queue fp_async_queue;
+void fp_async_init(void* fallback);
+fp_async_queue* fp_async_new(uint32_t capacity);
+void fp_async_free(fp_async_queue* q);
+void fp_async_clear(fp_async_queue* q);
+int fp_async_register(fp_async_queue* q, void* owner, const char* names, uint32_t size, uint32_t nnames,
+                      int32_t compatible, uint32_t open_plugin_id);
+void fp_async_unregister(fp_async_queue* q);
+ss_plugin_rc fp_async_handler(ss_plugin_owner_t* o, const ss_plugin_event* evt, char* err);
+int fp_async_push(fp_async_queue* q, const uint8_t* raw, uint32_t len, uint64_t now_ns);
+int64_t fp_async_merge(fp_async_queue* q, const uint8_t* data, const uint64_t* offs, uint32_t n,
+                       uint64_t* last_ts, fp_batch* out);
+void fp_async_stats(fp_async_queue* q, uint64_t* out);
 """
 
 DL_DECLARATIONS = """

@@ -4,6 +4,8 @@ A plugin may call them from any thread. Each copies the event out of the plugin'
 hands the bytes to the Python handler its owner holds (``OwnerHandle.async_handler`` or
 ``dump_handler``), which accepts the event or raises with libsinsp's message. A refusal becomes
 SS_PLUGIN_FAILURE with the message in the plugin's ``err`` buffer; nothing ever raises into C.
+With the compiled fast path, plugins get ``fp_async_handler`` instead, which queues the events of
+owners registered on a compiled queue itself (``abi/async_queue.py``) and passes the rest here.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 from ..errors import AsyncEventRejected
 from .constants import MAX_ERRLEN, Capability, Rc
-from .ffi import ffi
+from .ffi import fastpath, ffi
 
 MAX_EVENT_LEN = 64 * 1024 * 1024
 HEADER_LEN = 26
@@ -60,8 +62,17 @@ def _deliver(o: Any, evt: Any, err: Any, dump: bool) -> int:
 
 
 @ffi.callback("ss_plugin_rc(ss_plugin_owner_t*, const ss_plugin_event*, char*)", onerror=lambda *e: Rc.FAILURE)
-def async_handler(o: Any, evt: Any, err: Any) -> int:
+def python_async_handler(o: Any, evt: Any, err: Any) -> int:
     return _deliver(o, evt, err, dump=False)
+
+
+# What plugins receive from set_async_event_handler. Compiled: fp_async_handler (abi/c/async.c)
+# queues the events of owners registered on a CAsyncQueue without entering Python, and hands
+# everything else to python_async_handler, which words every refusal.
+async_handler: Any = python_async_handler
+if fastpath is not None:
+    fastpath.fp_async_init(python_async_handler)
+    async_handler = ffi.addressof(fastpath, "fp_async_handler")
 
 
 @ffi.callback("ss_plugin_rc(ss_plugin_owner_t*, const ss_plugin_event*, char*)", onerror=lambda *e: Rc.FAILURE)

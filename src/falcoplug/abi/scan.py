@@ -42,3 +42,18 @@ def uniform_source_key(data: Any, offsets: Sequence[int]) -> tuple[int, int] | N
         if len(keys) > 1:
             return None
     return keys.pop()
+
+
+_TID = struct.Struct("<q")
+
+
+def event_tids(data: Any, offsets: Sequence[int]) -> set[int]:
+    """The thread IDs of the events at ``offsets``, tid -1 left out."""
+    n = len(offsets)
+    if fastpath is None or n == 0:
+        unpack = _TID.unpack_from
+        return {unpack(data, off + 8)[0] for off in offsets} - {-1}
+    out = ffi.new("int64_t[]", n)
+    buf, offs = ffi.from_buffer("uint8_t[]", data), ffi.from_buffer("uint64_t[]", _u64(offsets))
+    count = fastpath.fp_event_tids(buf, offs, n, out)
+    return set(ffi.unpack(out, count))

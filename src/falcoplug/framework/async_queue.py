@@ -6,6 +6,10 @@ shape and name by the plugin's handler, the open source by the inspector), then 
 The inspector takes them out while it reads the input: before each source event, every queued
 event that is not later than it (:func:`merge`), and everything queued when the input times out.
 A ts -1 event gets the timestamp of the last event delivered (or the current time) when taken.
+
+With the compiled fast path, :func:`new_async_queue` gives the same queue held in C
+(``abi/async_queue.py``), where C plugins' events are checked and queued without entering Python
+and :func:`merge` / :func:`drain` run in C; this module's :class:`AsyncQueue` is the fallback.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import time
 from array import array
 from collections.abc import Sequence
 
+from ..abi.async_queue import CAsyncQueue
+from ..abi.ffi import fastpath
 from ..backend import AsyncEventRejected
 from ..events import PPME_ASYNCEVENT_E, EventBatch
 
@@ -107,6 +113,11 @@ class AsyncQueue:
             self._heap.clear()
 
 
+def new_async_queue(capacity: int = DEFAULT_QUEUE_SIZE) -> AsyncQueue | CAsyncQueue:
+    """The compiled queue when the fast path is built, else :class:`AsyncQueue`."""
+    return AsyncQueue(capacity) if fastpath is None else CAsyncQueue(capacity)
+
+
 def _stamp(raw: bytes, key: int, last_ts: int) -> tuple[bytes, int]:
     """The event with ts -1 replaced by libsinsp's ``get_new_ts()``, and its timestamp."""
     if key != -1:
@@ -117,8 +128,10 @@ def _stamp(raw: bytes, key: int, last_ts: int) -> tuple[bytes, int]:
     return bytes(out), ts
 
 
-def drain(queue: AsyncQueue, last_ts: int) -> tuple[EventBatch | None, int]:
+def drain(queue: AsyncQueue | CAsyncQueue, last_ts: int) -> tuple[EventBatch | None, int]:
     """Everything queued, as one batch (what consecutive input timeouts let out in libsinsp)."""
+    if isinstance(queue, CAsyncQueue):
+        return queue.merge(EventBatch(b"", ()), last_ts)
     items = queue.pop_all()
     if not items:
         return None, last_ts
@@ -129,9 +142,12 @@ def drain(queue: AsyncQueue, last_ts: int) -> tuple[EventBatch | None, int]:
     return EventBatch.from_events(events), last_ts
 
 
-def merge(queue: AsyncQueue, batch: EventBatch, last_ts: int) -> tuple[EventBatch, int]:
+def merge(queue: AsyncQueue | CAsyncQueue, batch: EventBatch, last_ts: int) -> tuple[EventBatch, int]:
     """``batch`` with the queued async events that come before each of its events put in front
     of it (libsinsp's order: an async event goes first when its ts is not later, or is -1)."""
+    if isinstance(queue, CAsyncQueue):
+        merged, last_ts = queue.merge(batch, last_ts)
+        return merged or batch, last_ts
     data, offsets = batch.data, batch.offsets
     ts_of = [_TS.unpack_from(data, off)[0] for off in offsets]
     ready = queue.pop_until(max(ts_of))

@@ -26,12 +26,13 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from ..abi.async_queue import owner_handle
 from ..abi.constants import Rc
 from ..abi.scan import uniform_source_key
 from ..backend import AsyncEventRejected, Metric, Parser
 from ..errors import FalcoplugError, PluginError, PluginLoadError
 from ..events import PPME_ASYNCEVENT_E, PPME_PLUGINEVENT_E, Event, EventBatch
-from .async_queue import DEFAULT_QUEUE_SIZE, TS_NONE, AsyncQueue, drain, last_ts_of, merge, set_plugin_id
+from .async_queue import DEFAULT_QUEUE_SIZE, TS_NONE, drain, last_ts_of, merge, new_async_queue, set_plugin_id
 from .generic import GenericContext, plugin_info_text
 from .listen import RoutinePool
 from .loading import load_backend
@@ -190,7 +191,7 @@ class Inspector(GenericContext):
         self.threads = ThreadsTable()
         self.tables.add(self.threads)
         self.routines = RoutinePool(routine_workers)
-        self.async_queue = AsyncQueue(async_queue_size)
+        self.async_queue = new_async_queue(async_queue_size)
         self._resolvers: dict[str, SourceFields] = {}
         self._single: dict[tuple[object, ...], Any] = {}
         self._parsers: dict[str | None, tuple[list[tuple[Plugin, Parser, bytes | None]], bool]] = {}
@@ -392,6 +393,7 @@ class Inspector(GenericContext):
             for plugin in self.manager.plugins:
                 if self._live and plugin.has_async:
                     self._require_init(plugin)
+                    self._register_async(plugin)
                     plugin.start_async(self._push_async)
                     self._async_plugins.append(plugin)
             for plugin in self.manager.plugins:
@@ -407,6 +409,14 @@ class Inspector(GenericContext):
     def _require_init(plugin: Plugin) -> None:
         if not plugin.initialized:
             raise PluginError(f"plugin capability used before init: {plugin.name}", plugin.name)
+
+    def _register_async(self, plugin: Plugin) -> None:
+        """Let the compiled queue take a C plugin's events itself, with the checks of
+        :meth:`_push_async` and of the plugin's handler decided here once for the session."""
+        register = getattr(self.async_queue, "register", None)
+        owner = owner_handle(plugin.backend)
+        if register is not None and owner is not None:
+            register(owner, plugin.async_events, plugin.is_async_compatible(self._open_source), self._open_plugin_id)
 
     def _push_async(self, plugin: Plugin, raw: bytes) -> None:
         """The inspector's side of an async event (``sinsp::handle_plugin_async_event``); any thread."""
@@ -450,6 +460,8 @@ class Inspector(GenericContext):
         for plugin in self._async_plugins:
             plugin.stop_async()
         self._async_plugins.clear()
+        if hasattr(self.async_queue, "unregister"):
+            self.async_queue.unregister()
         for plugin in self._listeners:
             plugin.capture_close()
         self._listeners.clear()

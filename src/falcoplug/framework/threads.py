@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..abi.constants import StateType
+from ..abi.scan import event_tids
 from .tables import Entry, FieldSpec, HostTable, Schema, SubTable
 
 ST = StateType
@@ -139,8 +140,5 @@ class ThreadsTable(HostTable):
 
     def ensure_events(self, data: bytes | bytearray | memoryview, offsets: Iterable[int]) -> None:
         """Add an entry for the thread of every event at ``offsets`` (events with tid -1 have none)."""
-        unpack = _TID.unpack_from
-        tids = {unpack(data, off + 8)[0] for off in offsets}
-        for tid in tids.difference(self._entries):
-            if tid != NO_TID:
-                self.ensure(tid)
+        for tid in event_tids(data, offsets).difference(self._entries):  # header reads in C
+            self.ensure(tid)

@@ -19,3 +19,16 @@ int fp_uniform_source(const uint8_t* data, const uint64_t* offs, uint32_t n, uin
 	*id_out = id;
 	return 1;
 }
+
+/*
+ * The thread IDs of a batch's events, tid -1 left out and a repeat of the previous one skipped
+ * (out has room for n): what the host's threads table needs to see. Returns how many.
+ */
+uint32_t fp_event_tids(const uint8_t* data, const uint64_t* offs, uint32_t n, int64_t* out) {
+	uint32_t count = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		int64_t tid = (int64_t)((const ss_plugin_event*)(data + offs[i]))->tid;
+		if (tid != -1 && (count == 0 || out[count - 1] != tid)) out[count++] = tid;
+	}
+	return count;
+}
