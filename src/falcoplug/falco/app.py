@@ -122,6 +122,8 @@ def print_version() -> None:
 
 
 class App:
+    """One ``falco`` run: each of Falco's steps is a method, called in Falco's order by :meth:`run`."""
+
     def __init__(self, opts: Options) -> None:
         self.opts = opts
         self.config = FalcoConfig()
