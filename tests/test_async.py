@@ -12,16 +12,29 @@ import pytest
 from cbuild import build_plugin, cstr
 
 from falcoplug.abi import async_events
-from falcoplug.abi.ffi import ffi
+from falcoplug.abi.ffi import fastpath, ffi
 from falcoplug.capture import CaptureWriter
 from falcoplug.errors import PluginError
 from falcoplug.events import NO_TID, PPME_ASYNCEVENT_E, encode_async_event
 from falcoplug.filter import compile_filter
 from falcoplug.framework import Inspector
-from falcoplug.framework.async_queue import AsyncQueue, merge
+from falcoplug.framework import inspector as inspector_module
+from falcoplug.framework.async_queue import AsyncQueue, drain, merge, new_async_queue
 from falcoplug.events import EventBatch, encode_plugin_event
 
 Row = collections.namedtuple("Row", "num type ts tid plugin_id source name payload")
+
+
+@pytest.fixture(autouse=True, params=["compiled", "python"])
+def queue_kind(request, monkeypatch) -> str:
+    """Every test of this module twice, side by side in one process: with the compiled queue (C
+    plugins' events checked and queued in C, abi/c/async.c) and with the Python queue (every event
+    through the Python handler), which is also the path without the fast path."""
+    if request.param == "compiled" and fastpath is None:
+        pytest.skip("the compiled fast path is not built")
+    if request.param == "python":
+        monkeypatch.setattr(inspector_module, "new_async_queue", AsyncQueue)
+    return request.param
 
 
 @pytest.fixture(scope="module")
@@ -316,3 +329,134 @@ def test_merge_keeps_source_order():
     got = [(Event(merged.data, off).async_name, Event(merged.data, off).ts) for off in merged.offsets]
     assert got[1:] == [(None, 10), ("x", 20), (None, 30)] and got[0][0] == "z" and last == 30
     assert len(queue) == 1  # y waits for a later source event
+
+
+def test_compiled_events_do_not_enter_python(libs, queue_kind, monkeypatch):
+    """With the compiled queue a C plugin's accepted events never reach the Python handler."""
+    import falcoplug.framework.plugin as plugin_module
+
+    calls = []
+    check = plugin_module.check_async_event
+    monkeypatch.setattr(plugin_module, "check_async_event", lambda *a: calls.append(1) or check(*a))
+    host, _, messages = async_host(libs, "sys", "count=200,ts=none", "count=1,forever=1", async_queue_size=200)
+    rows = live(host, 200)
+    host.destroy()
+    assert not messages and len([r for r in rows if r.type == PPME_ASYNCEVENT_E]) == 200
+    assert len(calls) == (0 if queue_kind == "compiled" else 200)
+
+
+def _random_run(queue, rng, now: int) -> list:
+    """Pushes, merges and drains drawn from ``rng``, and everything they give."""
+    from falcoplug.events import Event
+
+    out, last_ts, clock = [], 5, 1_000_000
+    for step in range(300):
+        action = rng.random()
+        if action < 0.6:
+            ts = rng.choice([NO_TID, rng.randrange(clock - 500, clock + 500), now + 11_000_000_000])
+            out.append(("push", queue.push(encode_async_event(f"e{step}", b"p", ts=ts, plugin_id=3), now_ns=now)))
+        elif action < 0.9:
+            stamps = sorted(rng.randrange(clock, clock + 300) for _ in range(rng.randrange(1, 5)))
+            clock += 300
+            batch = EventBatch.from_events([encode_plugin_event(b"s", ts=t, plugin_id=1) for t in stamps])
+            merged, last_ts = merge(queue, batch, last_ts)
+            out.append(("merge", bytes(merged.data), list(merged.offsets), last_ts))
+        else:
+            pending, last_ts = drain(queue, last_ts)
+            out.append(("drain", None if pending is None else [Event(pending.data, o).async_name for o in pending.offsets], last_ts))
+    out.append((len(queue), queue.pushed, queue.dropped_full, queue.dropped_future))
+    return out
+
+
+@pytest.mark.skipif(fastpath is None, reason="the compiled fast path is not built")
+def test_compiled_and_python_queues_agree(queue_kind):
+    """The same pushes, merges and drains (ts -1, past, near and far-future timestamps, a full
+    queue) give the same batches, timestamps and counters from both queues."""
+    import random
+
+    if queue_kind == "python":
+        pytest.skip("compares both queues in one run")
+    now = time.time_ns()
+    for seed in range(5):
+        compiled, python = new_async_queue(7), AsyncQueue(7)
+        assert type(compiled) is not AsyncQueue
+        assert _random_run(compiled, random.Random(seed), now) == _random_run(python, random.Random(seed), now)
+
+
+_SIDE_BY_SIDE = r"""
+import json, logging, sys, threading, time
+from falcoplug.abi.ffi import fastpath
+from falcoplug.framework import Inspector
+libs = json.loads(sys.argv[1])
+warnings = []
+logging.getLogger("falcoplug.inspector").addHandler(type("H", (logging.Handler,), {"emit": lambda s, r: warnings.append(r.getMessage())})())
+
+def run(source, config, params, expect, size=1000, pause=0.0):
+    host = Inspector(async_queue_size=size)
+    host.load(libs[source], "")
+    messages = []
+    plugin = host.register(libs["async"])
+    plugin.owner.logger = lambda c, m, s: messages.append(m)
+    plugin.init(config)
+    host.open("testsys", params)
+    time.sleep(pause)
+    timer = threading.Timer(20, host.interrupt)
+    timer.start()
+    rows, seen = [], 0
+    for batch in host.batches():
+        for e in batch:
+            stamped = "ts=none" in config and e.async_name is not None
+            rows.append([e.num, e.type, None if stamped else e.ts, e.tid, e.plugin_id, e.source, e.async_name])
+            seen += e.async_name is not None
+        if seen >= expect:
+            host.interrupt()
+    timer.cancel()
+    host.close()
+    metrics = {m.name: m.value for m in host.metrics() if "async" in m.name or m.name.startswith("testasync")}
+    host.destroy()
+    if "ts=none" in config:  # where stamped events fall among source events is timing: each stream apart
+        rows = [[r[1:] for r in rows if r[6] is not None], [r[1:] for r in rows if r[6] is None], len(rows)]
+    return {"rows": rows, "messages": messages, "metrics": metrics}
+
+print(json.dumps({"fastpath": fastpath is not None, "runs": [
+    run("sys", "count=5,ts=fixed,base=1000000000500,step=2000", "count=12,batch=1,sleep_us=20000", 99),
+    run("sys", "count=30,ts=none", "count=2,batch=2,forever=1", 30),
+    run("gen", "count=4,ts=none", "count=2,forever=1", 4),
+    run("sys", "count=2,name=bogus", "count=1,idle=10", 1),
+    run("sys", "count=2,bad=type", "count=1,idle=10", 1),
+    run("gen", "count=1,tid=5", "count=1,idle=10", 1),
+    run("sys", "count=1,tid=5,ts=none", "count=1,forever=1", 1),
+    run("sys", "count=3,ts=future", "count=2,idle=50,sleep_us=2000", 1),
+    run("sys", "count=50,ts=none", "count=1,forever=1,sleep_us=200000", 5, size=5, pause=0.1),
+], "warnings": sorted(warnings)}))
+"""
+
+
+@pytest.mark.skipif(fastpath is None, reason="the compiled fast path is not built")
+def test_both_modes_side_by_side(libs, queue_kind):
+    """The same runs in two processes, with the compiled fast path and with FALCOPLUG_NO_FASTPATH=1:
+    the same events in the same order, timestamps, refusals, warnings and counters."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    if queue_kind == "python":
+        pytest.skip("runs both modes itself")
+    results = []
+    for off in ("0", "1"):
+        env = {**os.environ, "FALCOPLUG_NO_FASTPATH": off}
+        proc = subprocess.run([sys.executable, "-c", _SIDE_BY_SIDE, json.dumps(libs)], env=env,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        results.append(json.loads(proc.stdout))
+    compiled, python = results
+    assert (compiled.pop("fastpath"), python.pop("fastpath")) == (True, False)
+    for i, (c, p) in enumerate(zip(compiled["runs"], python["runs"])):
+        assert c == p, i
+    assert compiled == python
+    runs = compiled["runs"]
+    assert [r[5] for r in runs[1]["rows"][0]] == ["tick"] * 30
+    assert runs[3]["messages"] == ["incompatible async event 'bogus' produced by plugin: testasync"] * 2
+    assert runs[7]["metrics"]["falcoplug.n_async_evts_drops_future"] == 3
+    assert runs[8]["metrics"]["falcoplug.n_async_evts_drops_full"] == 45
