@@ -31,7 +31,7 @@ def run(*args: str) -> tuple[int, str, str]:
 
 def test_run_with_format(src, ext):
     code, out, _ = run("run", "-p", f"{src}|{{}}|count=3", "-p", ext,
-                       "-o", "%evt.num %test.value %ext.list.str %ext.key[x] %ext.bool %ext.ip6 %ext.odd")  # fmt: skip
+                       "-o", "*%evt.num %test.value %ext.list.str %ext.key[x] %ext.bool %ext.ip6 %ext.odd")  # fmt: skip
     assert code == 0
     assert out.splitlines() == [
         "1 0 (a0,b0) x=0 true 2001:db8:: <NA>",
@@ -48,7 +48,7 @@ def test_run_default_format(src):
 
 
 def test_run_json(src, ext):
-    code, out, _ = run("run", "-p", f"{src}||count=2", "-p", ext, "--json", "-o", "%evt.num %ext.str %ext.list.u64 %ext.bool %ext.odd")
+    code, out, _ = run("run", "-p", f"{src}||count=2", "-p", ext, "--json", "-o", "*%evt.num %ext.str %ext.list.u64 %ext.bool %ext.odd")
     assert code == 0
     docs = [json.loads(line) for line in out.splitlines()]
     assert docs[0] == {"evt.num": 1, "ext.str": "v0", "ext.list.u64": [0, 1, 2], "ext.bool": True, "ext.odd": None}
@@ -117,12 +117,29 @@ def test_inspect_broken_plugin_fails():
 def test_fastpath_and_abi_mode_print_the_same(src, ext):
     """The compiled fast path and the pure ABI-mode fallback give identical output."""
     args = [sys.executable, "-m", "falcoplug", "run", "-p", f"{src}||count=50,batch=8", "-p", ext, "-o",
-            "%evt.num %test.str %ext.u64 %ext.rel %ext.abs %ext.bool %ext.ip4 %ext.ip6 %ext.net %ext.list.u64 "
+            "*%evt.num %test.str %ext.u64 %ext.rel %ext.abs %ext.bool %ext.ip4 %ext.ip6 %ext.net %ext.list.u64 "
             "%ext.list.str %ext.list.empty %ext.list.ip %ext.key[k] %ext.idx[2] %ext.opt %ext.odd %ext.fail"]  # fmt: skip
     fast = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     slow = subprocess.run(args, capture_output=True, text=True, check=True,
                           env={**os.environ, "FALCOPLUG_NO_FASTPATH": "1"}).stdout  # fmt: skip
     assert fast == slow and len(fast.splitlines()) == 50
+
+
+@pytest.mark.parametrize("env", [{}, {"FALCOPLUG_NO_FASTPATH": "1"}], ids=["compiled", "abi"])
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_format_without_star_prints_only_complete_events(src, ext, env, as_json):
+    """As libsinsp: without a leading ``*``, an event where a field has no value is not printed
+    (ext.odd has a value on odd events only); with ``*`` every event prints, ``<NA>``/null for it."""
+    base = [sys.executable, "-m", "falcoplug", "run", "-p", f"{src}||count=6,batch=4", "-p", ext, *(["--json"] if as_json else [])]
+    environ = {**os.environ, **env}
+    bare = subprocess.run([*base, "-o", "%evt.num %ext.odd"], capture_output=True, text=True, check=True, env=environ)
+    star = subprocess.run([*base, "-o", "*%evt.num %ext.odd"], capture_output=True, text=True, check=True, env=environ)
+    if as_json:
+        assert [json.loads(line)["evt.num"] for line in bare.stdout.splitlines()] == [2, 4, 6]
+        assert [json.loads(line)["ext.odd"] for line in star.stdout.splitlines()][:2] == [None, "odd1"]
+    else:
+        assert bare.stdout.splitlines() == ["2 odd1", "4 odd3", "6 odd5"]
+        assert star.stdout.splitlines()[:2] == ["1 <NA>", "2 odd1"] and len(star.stdout.splitlines()) == 6
 
 
 def test_falco_yaml_errors_are_one_line(tmp_path):

@@ -98,13 +98,15 @@ def test_one_signal_ends_a_run_blocked_in_extract_fields(loop_lib, signum, tmp_p
     assert "Events processed:" in err
 
 
-def test_batch_rendering_is_the_per_event_rendering():
+@pytest.mark.parametrize("star", ["*", ""], ids=["na", "require_all"])
+def test_batch_rendering_is_the_per_event_rendering(star: str):
     """A format of plain fields is rendered a batch at a time from columns: the same text as the
-    per-event path (taken here with a condition that keeps every event)."""
+    per-event path (taken here with a condition that keeps every event); without a leading ``*``,
+    events with a missing value are left out on both paths."""
     from falcoplug.pipeline import Pipeline
 
-    fmt = ("{%evt.num} %ext.u64 %ext.str %8ext.str %ext.bool %ext.ip4 %ext.ip6 %ext.net %ext.list.u64 "
-           "%ext.list.str %ext.list.empty %ext.list.ip %ext.odd %ext.fail %ext.key[k] %3ext.idx[2] %evt.source")  # fmt: skip
+    fmt = star + ("{%evt.num} %ext.u64 %ext.str %8ext.str %ext.bool %ext.ip4 %ext.ip6 %ext.net %ext.list.u64 "
+                  "%ext.list.str %ext.list.ip %ext.odd %ext.fail %ext.key[k] %3ext.idx[2] %evt.source")  # fmt: skip
     texts = []
     for condition in (None, "evt.num > 0"):
         host = Inspector()
@@ -117,8 +119,12 @@ def test_batch_rendering_is_the_per_event_rendering():
         if condition is None:
             assert pipeline._state(None).render is not None  # the batch path was taken
         host.destroy()
-    assert texts[0] == texts[1] and len(texts[0]) == 40
-    assert texts[0][5].startswith("{6} 10 v5 v5       false 10.0.0.5 ")
+    assert texts[0] == texts[1]
+    if star:
+        assert len(texts[0]) == 40
+        assert texts[0][5].startswith("{6} 10 v5 v5       false 10.0.0.5 ")
+    else:  # only events where ext.odd and ext.fail both have a value
+        assert 0 < len(texts[0]) < 40 and not any("<NA>" in line for line in texts[0])
 
 
 def test_summary_counts_what_was_printed(loop_lib):
@@ -142,7 +148,7 @@ def test_summary_counts_what_was_printed(loop_lib):
 def test_failing_extract_fields_calls_are_reported(env):
     """ext.fail's call returns FAILURE for every 5th event: <NA>, one warning, counted; fatal with --strict."""
     src, ext = str(build_plugin("source_plugin")), str(build_plugin("extractor_plugin"))
-    base = [sys.executable, "-m", "falcoplug", "run", "-p", f"{src}|{{}}|count=20", "-p", ext, "-o", "%evt.num %ext.fail"]
+    base = [sys.executable, "-m", "falcoplug", "run", "-p", f"{src}|{{}}|count=20", "-p", ext, "-o", "*%evt.num %ext.fail"]
     envs = {**os.environ, **env}
     result = subprocess.run([*base, "--summary"], capture_output=True, text=True, timeout=60, env=envs)
     assert result.returncode == 0, result.stderr
@@ -161,12 +167,14 @@ def test_max_events_with_a_filter_counts_matching_events(loop_lib):
 
 
 @pytest.mark.skipif(fastpath is None, reason="the compiled text output needs the compiled core")
-def test_compiled_text_is_the_python_text():
+@pytest.mark.parametrize("star", ["*", ""], ids=["na", "require_all"])
+def test_compiled_text_is_the_python_text(star: str):
     """The compiled core's text of a batch equals the Python renderer's lines: numbers, strings,
-    booleans, times, <NA>, failing calls, widths that pad and cut (counting characters), braces."""
+    booleans, times, <NA>, failing calls, widths that pad and cut (counting characters), braces;
+    without a leading ``*``, no line for an event with a missing value (as libsinsp)."""
     from falcoplug.pipeline import Pipeline
 
-    fmt = ("{%evt.num} %ext.u64 %ext.str %8ext.str %2ext.str %ext.bool %ext.rel %ext.abs %ext.odd %ext.fail "
+    fmt = star + ("{%evt.num} %ext.u64 %ext.str %8ext.str %2ext.str %ext.bool %ext.rel %ext.abs %ext.odd %ext.fail "
            "%ext.key[é€] %4ext.key[é€] %3ext.idx[2] %5evt.num|")  # fmt: skip
     host = Inspector()
     host.load(str(build_plugin("source_plugin")), "{}")
@@ -182,4 +190,8 @@ def test_compiled_text_is_the_python_text():
     host.destroy()
     assert None not in texts
     assert "".join(texts) == "".join(line + "\n" for line in lines)
-    assert lines[10].startswith("{11} 20 v10 v10      v1 false 10000 1700000000000000010 <NA> <NA> é€=10 é€=1 12  11   |")
+    if star:
+        assert len(lines) == 40
+        assert lines[10].startswith("{11} 20 v10 v10      v1 false 10000 1700000000000000010 <NA> <NA> é€=10 é€=1 12  11   |")
+    else:  # only events where ext.odd and ext.fail both have a value
+        assert 0 < len(lines) < 40 and not any("<NA>" in line for line in lines)

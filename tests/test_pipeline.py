@@ -159,7 +159,7 @@ def test_a_mixed_capture_prints_missing_fields_as_na(libs, tmp_path):
         writer.write(encode_event(0, [b"\x01\x00", b"\x07\x00"], ts=5, tid=42))
         writer.write(encode_plugin_event(b"7", ts=6, plugin_id=999))
     src, ext = libs
-    result = invoke("run", "-R", str(path), "-p", src, "-o", "%evt.num %evt.source %test.value")
+    result = invoke("run", "-R", str(path), "-p", src, "-o", "*%evt.num %evt.source %test.value")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == ["1 syscall <NA>", "2 test 7"]
     only = invoke("run", "-R", str(path), "-p", src, "-f", "test.value = 7", "-o", "%evt.num")

@@ -64,7 +64,7 @@ def test_replay_gives_identical_values(tmp_path, suffix, params):
 
 def test_cli_record_and_replay(tmp_path):
     src, ext = str(build_plugin("source_plugin")), str(build_plugin("extractor_plugin"))
-    fmt = "%evt.num %evt.rawtime %evt.pluginname %evt.plugininfo %test.str %ext.list.str %ext.odd"
+    fmt = "*%evt.num %evt.rawtime %evt.pluginname %evt.plugininfo %test.str %ext.list.str %ext.odd"
     path = str(tmp_path / "x.scap.gz")
     runner = CliRunner()
     live = runner.invoke(main, ["run", "-p", f"{src}||count=12,batch=5", "-p", ext, "-w", path, "-o", fmt])
@@ -83,7 +83,7 @@ def test_replay_without_the_sourcing_plugin_has_no_source(tmp_path):
     path = str(tmp_path / "x.scap")
     runner = CliRunner()
     assert runner.invoke(main, ["run", "-p", f"{src}||count=2", "-w", path, "-q"]).exit_code == 0
-    out = runner.invoke(main, ["run", "-R", path, "-o", "%evt.num %evt.source %evt.pluginname"]).stdout
+    out = runner.invoke(main, ["run", "-R", path, "-o", "*%evt.num %evt.source %evt.pluginname"]).stdout
     assert out.splitlines() == ["1 <NA> <NA>", "2 <NA> <NA>"]
 
 

@@ -117,7 +117,7 @@ def test_a_live_run_ends_cleanly_on_a_signal(sig):
 def test_several_sources_share_an_output_with_plugin_fields(libs):
     """Each source prints the fields it has and <NA> for the others'; a field no source has fails."""
     result = invoke("run", "-p", f"{libs['source_plugin']}|{{}}|count=3", "-p", f"{libs['broken_plugin']}||",
-                    "-o", "%evt.source %evt.num %test.value %broken.value")  # fmt: skip
+                    "-o", "*%evt.source %evt.num %test.value %broken.value")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert sorted(result.stdout.splitlines()) == sorted([
         "test 1 0 <NA>", "test 2 1 <NA>", "test 3 2 <NA>", "broken 1 <NA> 0", "broken 2 <NA> 1",

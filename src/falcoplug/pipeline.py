@@ -37,7 +37,8 @@ from .rules.compiler import AppendOutput, CompileOptions
 from .rules.loader import expand_paths
 from .rules.summary import falco_summary
 
-DEFAULT_FORMAT = "%evt.num %evt.time [%evt.pluginname] %evt.plugininfo"
+# "*": every event prints, <NA> where a value is missing (without it libsinsp leaves such an event out)
+DEFAULT_FORMAT = "*%evt.num %evt.time [%evt.pluginname] %evt.plugininfo"
 
 
 class RulesError(FalcoplugError):
@@ -164,7 +165,7 @@ class _SourceState:
     # Columns of a whole batch (see Pipeline._columnar): the plan of the condition's and the
     # output's fields, and the output's batch renderer (None: the output renders per event)
     plan: FieldPlan | None = None
-    render: Callable[[Sequence[Sequence[Any]]], list[str]] | None = None
+    render: Callable[[Sequence[Sequence[Any]]], list[str | None]] | None = None
     condition_plan: FieldPlan | None = None  # the condition's fields alone (-q: nothing rendered)
     text: Callable[[SourcedBatch], str | None] | None = None  # the compiled core's text output
 
@@ -236,7 +237,8 @@ class Pipeline:
     def _compile(self, source: str) -> _SourceState:
         """The condition and output of one source. The main source (the input's) must have every
         field they name; another source met on the way (a mixed capture) may lack some: its events
-        then print those fields as ``<NA>``, and a condition it cannot compile matches none of them."""
+        then have no value for those fields (``<NA>`` with a leading ``*``, else not printed), and a
+        condition it cannot compile matches none of them."""
         resolver = self.host.output_resolver(source)
         strict = source == self._source_key(None) and not self.lenient
         condition = None
@@ -275,7 +277,7 @@ class Pipeline:
             return
         render = output.column_renderer() if output is not None and not self.as_json else None
         if render is not None and any(isinstance(f, MissingField) for f in output.fields):  # type: ignore[union-attr]
-            render = None  # a field another source lacks: the per-event path prints it as <NA>
+            render = None  # a field another source lacks: the per-event path renders it (no value)
         if render is not None:
             fields += output.fields  # type: ignore[union-attr]
         elif condition is None:
@@ -286,7 +288,7 @@ class Pipeline:
         state.render = render
         tokens = output.plain_tokens() if render is not None and condition is None else None  # type: ignore[union-attr]
         if tokens is not None:
-            state.text = state.plan.text_renderer(tokens)
+            state.text = state.plan.text_renderer(tokens, require_all=output.require_all)  # type: ignore[union-attr]
 
     def _matching(self, batch: SourcedBatch) -> Iterator[BatchValues]:
         state = self._state(batch.source)
@@ -367,7 +369,14 @@ class Pipeline:
                 yield alert
 
     def lines(self, batch: SourcedBatch) -> list[str]:
-        """What to print for a batch: alerts with rules, else each kept event in the output format."""
+        """What to print for a batch: alerts with rules, else each kept event in the output format
+        (an event it leaves out, see :meth:`outputs`, prints nothing)."""
+        return [line for line in self.outputs(batch) if line is not None]
+
+    def outputs(self, batch: SourcedBatch) -> list[str | None]:
+        """As :meth:`lines`, but without rules one entry per event the condition keeps: ``None``
+        where the output format (no leading ``*``) has a missing value, so libsinsp prints nothing;
+        ``-n`` with ``-f`` still counts that event, as libsinsp does."""
         if self.rules is not None:
             if self.as_json:
                 return [a.json_line() for a in self.alerts(batch)]
@@ -383,6 +392,10 @@ class Pipeline:
                 wanted = [list(compress(col, kept)) for col in wanted]
             return state.render(wanted)
         if self.as_json:
-            return [json.dumps(output.json_fields(v), separators=(",", ":"), ensure_ascii=False) for v in self._matching(batch)]
-        return [output.text(v) for v in self._matching(batch)]
+            return [_json_text(output.json_line(v)) for v in self._matching(batch)]
+        return [output.line(v) for v in self._matching(batch)]
+
+
+def _json_text(fields: dict[str, Any] | None) -> str | None:
+    return None if fields is None else json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
 

@@ -135,7 +135,7 @@ class CExtractor(Extractor):
             raise PluginError(f"plugin {self.plugin.location}: {self._message(status)}")
         return self._values
 
-    def batch_renderer(self, tokens: Sequence[tuple[str, Any, int]], columns: dict[Any, int]) -> Any:
+    def batch_renderer(self, tokens: Sequence[tuple[str, Any, int]], columns: dict[Any, int], require_all: bool = False) -> Any:
         """A compiled text renderer of a format over this request (see ``abi/render.py``), or
         ``None`` when the format has what only the Python renderer writes (lists, addresses)."""
         from .render import RENDERED_TYPES, BatchRenderer, parts_for
@@ -143,7 +143,7 @@ class CExtractor(Extractor):
         if fastpath is None or any(f.is_list or f.ftype not in RENDERED_TYPES for f in self.fields):
             return None
         parts = parts_for(tokens, columns)
-        return None if parts is None else BatchRenderer(self, parts)
+        return None if parts is None else BatchRenderer(self, parts, require_all)
 
     def _run(self, batch: EventBatch, evtnums: Sequence[int], source: str | None, type_ok: bytes | None) -> ExtractStatus:
         offsets, nums = _u64_buffer(batch.offsets), _u64_buffer(evtnums)

@@ -3,7 +3,8 @@
 A format made of literals, ``evt.num`` and plain fields of one C plugin (strings, numbers, booleans;
 no lists, no addresses) is written for every event of a batch straight from the extracted value
 streams into one buffer: no Python object per value, one write per batch. The text is the one
-``filter/render.py`` gives (the tests compare both); anything else is rendered in Python.
+``filter/render.py`` gives (the tests compare both); anything else is rendered in Python. For a format
+without a leading ``*``, an event where a printed field has no value gets no line, as in libsinsp.
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ class Part:
 class BatchRenderer:
     """The compiled text output of one format over one extractor's request."""
 
-    def __init__(self, extractor: CExtractor, parts: Sequence[Part]) -> None:
+    def __init__(self, extractor: CExtractor, parts: Sequence[Part], require_all: bool = False) -> None:
         self.extractor = extractor
+        self.require_all = require_all  # a format without "*": an event with a missing value gets no line
         self._keep: list[Any] = []
         self._parts = ffi.new("fp_render_part[]", len(parts))
         fields = extractor.fields
@@ -70,7 +72,8 @@ class BatchRenderer:
         n = len(batch)
         fields = self.extractor.fields
         rc = fastpath.fp_render_batch(
-            self._parts, self._nparts, values, self._ftypes, len(fields), n, first_num, self._cursor, self._out
+            self._parts, self._nparts, values, self._ftypes, len(fields), n, first_num, int(self.require_all),
+            self._cursor, self._out,
         )
         if rc != 0:
             raise MemoryError("out of memory while rendering a batch")

@@ -90,7 +90,9 @@ def make_pipeline(host: Inspector, opts: RunOptions, plugin_versions: Mapping[st
 @click.option("-r", "--rules", "rules_files", multiple=True, metavar="RULES", help="A Falco rules file or folder (repeatable): print alerts.")
 @click.option("-f", "--filter", "condition", default=None, help="Keep only the events that match this condition.")
 @click.option("-n", "--max-events", type=click.IntRange(min=0), default=None, help="Stop after N events.")
-@click.option("-o", "--output", "output_format", default=None, help="Output format (%field, %field[arg], %tolower(field), %20field).")
+@click.option("-o", "--output", "output_format", default=None,
+              help="Output format (%field, %field[arg], %tolower(field), %20field); as in libsinsp, an event "
+                   "with a missing value is not printed unless the format starts with * (<NA> then).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event (or Falco's JSON alerts).")
 @click.option("--priority", default=None, help="With rules: the minimum rule priority (falco.yaml 'priority').")
 @click.option("--rule-matching", type=click.Choice(["first", "all"]), default=None, help="With rules: first or all matching rules.")
@@ -257,14 +259,15 @@ def _pump(host: Inspector, batches: Iterator[SourcedBatch], pipeline: Pipeline, 
                     printing = True
                     out.write(text)
                     lines = []
-                else:
-                    lines = pipeline.lines(batch)
+                else:  # one entry per kept event (None: the format leaves it out, yet -n counts it)
+                    lines = pipeline.outputs(batch)
                 if count_matches and opts.max_events is not None and count + len(lines) > opts.max_events:
                     pipeline.stats.kept -= count + len(lines) - opts.max_events
                     lines = lines[: opts.max_events - count]
                 printing = True  # from here on the batch counts: its lines are (being) written
-                if lines and not opts.quiet:
-                    out.write("\n".join(lines) + "\n")
+                printed = [line for line in lines if line is not None]
+                if printed and not opts.quiet:
+                    out.write("\n".join(printed) + "\n")
             except KeyboardInterrupt:  # what the summary counts is what was printed
                 if not printing:
                     pipeline.stats.restore(mark)
@@ -316,7 +319,7 @@ def _run_sources(specs: Sequence[PluginSpec], inputs: Sequence[PluginSpec], opts
 
 def _check_sources(pipelines: list[Pipeline]) -> None:
     """With several live sources, the condition and output are shared: a field may belong to only
-    some sources (the others print it as <NA>, and skip a condition they cannot compile), but it
+    some sources (the others have no value for it, and skip a condition they cannot compile), but it
     must belong to at least one."""
     checks = [p.check() for p in pipelines]
     errors = [error for error, _ in checks]

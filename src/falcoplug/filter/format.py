@@ -3,8 +3,9 @@
 As libsinsp's formatter: after ``%`` and an optional width, the token is the **longest prefix** of the
 rest that parses as a field or transformer expression *and* compiles for the source, so
 ``%ka.user.name)`` is the field followed by the text ``)``. There is no ``%%`` escape and no
-``%(field)`` syntax. A leading ``*`` means "print ``<NA>`` for missing values" (Falco always
-behaves so; a format without it still renders ``<NA>`` here, see :meth:`OutputFormat.complete`).
+``%(field)`` syntax. A leading ``*`` means "print ``<NA>`` for missing values" (Falco's rule outputs
+always behave so); without it, an event where a value is missing prints nothing, as libsinsp's
+formatter returns false for it (:meth:`OutputFormat.line`, ``falcoplug run -o``).
 """
 
 from __future__ import annotations
@@ -71,9 +72,9 @@ class OutputFormat:
                 return None
         return out
 
-    def column_renderer(self) -> Callable[[Sequence[Sequence[Any]]], list[str]] | None:
+    def column_renderer(self) -> Callable[[Sequence[Sequence[Any]]], list[str | None]] | None:
         """For a format of plain fields (no transformer): a renderer of a whole batch, given one
-        column of values per field of :attr:`fields`, that gives the same lines as :meth:`text`
+        column of values per field of :attr:`fields`, that gives the same lines as :meth:`line`
         (``None`` for other formats). Each token's texts are made for the whole column, then the
         lines are assembled by one ``str.format`` per line."""
         parts: list[str] = []
@@ -89,12 +90,19 @@ class OutputFormat:
             parts.append("{}")
             columns.append((index[id(op.fields[0])], token.info, token.width))
         template = "".join(parts)
+        require_all = self.require_all
 
-        def render(values: Sequence[Sequence[Any]]) -> list[str]:
+        def render(values: Sequence[Sequence[Any]]) -> list[str | None]:
             texts = [_text_column(info, width, values[i]) for i, info, width in columns]
             if not texts:
                 return [template.format()] * (len(values[0]) if values else 0)
-            return list(map(template.format, *texts))
+            lines: list[str | None] = list(map(template.format, *texts))
+            if require_all:
+                for i, _, _ in columns:
+                    for row, value in enumerate(values[i]):
+                        if value is None:
+                            lines[row] = None
+            return lines
 
         return render
 
@@ -104,10 +112,23 @@ class OutputFormat:
     def complete(self, values: ValueSource) -> str | None:
         """libsinsp's behaviour without the leading ``*``: None when any value is missing."""
         getter = values.value
-        for token in self.tokens:
-            if token.operand is not None and token.operand.get(getter) is None:
-                return None
+        if self.missing_value(getter):
+            return None
         return self._render(getter)
+
+    def line(self, values: ValueSource) -> str | None:
+        """The text libsinsp's formatter prints for an event: ``None`` (nothing printed) when the
+        format has no leading ``*`` and a value is missing, else :meth:`text` (``<NA>`` for it)."""
+        return self.complete(values) if self.require_all else self.text(values)
+
+    def json_line(self, values: ValueSource) -> dict[str, Any] | None:
+        """:meth:`json_fields`, or ``None`` as :meth:`line` (libsinsp's ``-j`` drops the event too)."""
+        if self.require_all and self.missing_value(values.value):
+            return None
+        return self.json_fields(values)
+
+    def missing_value(self, getter: Callable[[Any], Any]) -> bool:
+        return any(t.operand is not None and t.operand.get(getter) is None for t in self.tokens)
 
     def json_fields(self, values: ValueSource) -> dict[str, Any]:
         getter = values.value

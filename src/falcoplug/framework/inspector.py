@@ -131,11 +131,13 @@ class FieldPlan:
                 cols[col] = [get(self.host, e) for e in events]
         return cols
 
-    def text_renderer(self, tokens: Sequence[tuple[str, BoundField | None, int]]) -> Callable[[SourcedBatch], str | None] | None:
+    def text_renderer(self, tokens: Sequence[tuple[str, BoundField | None, int]],
+                      require_all: bool = False) -> Callable[[SourcedBatch], str | None] | None:  # fmt: skip
         """A renderer of a batch's lines made by the compiled core, for a format of ``tokens``
         (``(literal, None, 0)`` or ``("", field, width)``, every field one of this plan's): possible
         when the plan is ``evt.num`` and fields of one C plugin (see ``abi/render.py``). The
-        renderer gives ``None`` for a batch it cannot render (another source, invalid UTF-8)."""
+        renderer gives ``None`` for a batch it cannot render (another source, invalid UTF-8).
+        ``require_all``: an event with a missing value gets no line (a format without ``*``)."""
         if len(self._extractors) != 1 or any(bound.text != "evt.num" for _, bound in self._generic):
             return None
         plugin, extractor, cols, types = self._extractors[0]
@@ -147,7 +149,7 @@ class FieldPlan:
             (literal, None if f is None else "evt.num" if isinstance(f, BoundGeneric) else id(f), width)
             for literal, f, width in tokens
         ]
-        renderer = make(spec, columns)
+        renderer = make(spec, columns, require_all)
         if renderer is None:
             return None
 

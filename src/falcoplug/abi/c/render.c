@@ -4,6 +4,8 @@
  * one buffer, so that a batch costs one write. Python decides which formats qualify and checks the
  * result (valid UTF-8); the texts are those of filter/render.py: <NA> for no value, "true"/"false",
  * decimal numbers, strings as they are, a width pads with spaces or cuts, counting characters.
+ * With require_all (a format without a leading '*'), an event where a printed field has no value
+ * gets no line at all, as libsinsp's formatter returns false for it.
  */
 
 enum fp_part_kind { FP_PART_LITERAL = 0, FP_PART_EVTNUM = 1, FP_PART_FIELD = 2 };
@@ -65,18 +67,28 @@ static int fp_put_u64(fp_stream* out, uint64_t v, uint32_t width) {
 	return fp_put(out, tmp + sizeof(tmp) - len, (uint64_t)len, width);
 }
 
+/* Whether a field the parts print has no value for this event. */
+static int fp_missing_value(const fp_render_part* parts, uint32_t nparts, const uint32_t* counts) {
+	for (uint32_t p = 0; p < nparts; p++)
+		if (parts[p].kind == FP_PART_FIELD && counts[parts[p].column] == FP_NO_VALUE) return 1;
+	return 0;
+}
+
 /*
  * Render n events: line i from the parts, values[i] taken from `values` (as fp_extract_batch left
- * it; ftypes[j]: the type of request field j), each line ending with '\n'. Returns 0, or -1 (out of
- * memory). `cursor` holds one position per field (scratch space of nfields entries).
+ * it; ftypes[j]: the type of request field j), each line ending with '\n'; with require_all, no line
+ * for an event with a missing value. Returns 0, or -1 (out of memory). `cursor` holds one position
+ * per field (scratch space of nfields entries).
  */
 int fp_render_batch(const fp_render_part* parts, uint32_t nparts, const fp_values* values, const uint32_t* ftypes,
-                    uint32_t nfields, uint32_t n, uint64_t first_num, uint64_t* cursor, fp_stream* out) {
+                    uint32_t nfields, uint32_t n, uint64_t first_num, int require_all, uint64_t* cursor,
+                    fp_stream* out) {
 	out->len = 0;
 	for (uint32_t j = 0; j < nfields; j++) cursor[j] = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		const uint32_t* counts = values->counts + (uint64_t)i * nfields;
-		for (uint32_t p = 0; p < nparts; p++) {
+		int print = !(require_all && fp_missing_value(parts, nparts, counts));
+		for (uint32_t p = 0; print && p < nparts; p++) {
 			const fp_render_part* part = &parts[p];
 			int r = 0;
 			if (part->kind == FP_PART_LITERAL) {
@@ -107,7 +119,7 @@ int fp_render_batch(const fp_render_part* parts, uint32_t nparts, const fp_value
 			const fp_stream* st = &values->streams[j];
 			cursor[j] += ftypes[j] == FTYPE_STRING ? strlen((const char*)st->data + cursor[j]) + 1 : 8;
 		}
-		if (fp_append(out, "\n", 1) != 0) return -1;
+		if (print && fp_append(out, "\n", 1) != 0) return -1;
 	}
 	return 0;
 }
