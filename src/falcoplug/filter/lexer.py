@@ -74,13 +74,18 @@ class Lexer:
         self.idx, self.line, self.col = pos.idx, pos.line, pos.col
 
     def _advance(self, count: int) -> None:
+        # libsinsp's update_pos: each CR or LF starts a new line at column 1; counted per token with
+        # str methods, since a character at a time made long conditions slow to lex.
+        start, end = self.idx, self.idx + count
         text = self.text
-        for i in range(self.idx, self.idx + count):
-            self.col += 1
-            if text[i] in "\r\n":
-                self.col = 1
-                self.line += 1
-        self.idx += count
+        breaks = text.count("\n", start, end) + text.count("\r", start, end)
+        if breaks:
+            last = max(text.rfind("\n", start, end), text.rfind("\r", start, end))
+            self.line += breaks
+            self.col = end - last
+        else:
+            self.col += count
+        self.idx = end
 
     def peek(self) -> str:
         return self.text[self.idx] if self.idx < self.size else ""
