@@ -19,6 +19,10 @@ class GenericContext:
     first_ts: int | None = None
     hostname: str = ""
 
+    @property
+    def replaying(self) -> bool:  # the input is a capture file
+        return False
+
     def plugin_for_event(self, event: Event) -> Any:  # the sourcing Plugin of a 322 event, or None
         return None
 
@@ -97,7 +101,7 @@ GENERIC_FIELDS: dict[str, GenericField] = {
         _field("evt.is_async", FT_BOOL, "'true' for asynchronous events, 'false' otherwise.", lambda c, e: e.is_async),
         _field("evt.asynctype", FT_STRING, "If the event is asynchronous, the type of the event (e.g. 'container').", _asynctype),
         _field("evt.hostname", FT_STRING, "The hostname of the underlying host can be customized by setting an environment variable (e.g. FALCO_HOSTNAME for the Falco agent). This is valuable in Kubernetes setups, where the hostname can match the pod name particularly in DaemonSet deployments. To achieve this, assign Kubernetes' spec.nodeName to the environment variable. Notably, spec.nodeName generally includes the cluster name.",
-               lambda c, e: c.hostname or None),
+               lambda c, e: "" if c.replaying else c.hostname),  # libsinsp: empty on a replay
     )
 }  # fmt: skip
 

@@ -200,6 +200,7 @@ class Inspector(GenericContext):
         self._input: Plugin | None = None
         self._handle: Any = None
         self._capture: Any = None  # the CaptureReader being replayed
+        self._replaying = False  # the last input opened is a capture (it stays so once it ends)
         self._live = False
         self._open_source = SYSCALL_SOURCE
         self._open_plugin_id = 0
@@ -365,7 +366,7 @@ class Inspector(GenericContext):
             source.backend.close(handle) if handle is not None else None
             raise PluginError(f"could not open plugin {source.name}: {source.last_error()}", plugin=source.name)
         self._input, self._handle, self._eof, self._interrupted = source, handle, False, False
-        self._live, self._last_ts = True, 0
+        self._live, self._last_ts, self._replaying = True, 0, False
         self._open_plugin_id = source.id
         self._open_source = source.source_name
         self._start_session()
@@ -380,6 +381,7 @@ class Inspector(GenericContext):
         if reader.hostname:
             self.hostname = reader.hostname
         self._capture, self._eof, self._live, self._last_ts = reader, False, False, 0
+        self._replaying = True
         self._interrupted = False
         try:
             self._start_session()
@@ -456,6 +458,10 @@ class Inspector(GenericContext):
     @property
     def input(self) -> Plugin | None:
         return self._input
+
+    @property
+    def replaying(self) -> bool:
+        return self._replaying
 
     def close(self) -> None:
         """Close the input: async handlers back (live), ``capture_close``, routines purged."""
