@@ -16,7 +16,7 @@ from falcoplug.errors import ExtractionError, FalcoplugError
 from falcoplug.framework import extraction_errors
 
 BAD_FIELDS = f"{Path(__file__).parent / 'misbehaving.py'}:BadFields"
-ALL = "%evt.num %boom.ok %boom.raise %boom.wrong %boom.negative %boom.scalar"
+ALL = "*%evt.num %boom.ok %boom.raise %boom.wrong %boom.negative %boom.scalar"
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -42,7 +42,7 @@ def test_failures_print_na_and_are_logged_once_per_kind(caplog: pytest.LogCaptur
 
 def test_further_failures_at_debug_level_from_the_command_line() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "falcoplug", "-vv", "run", "-p", f"{BAD_FIELDS}||3", "-o", "%boom.raise"],
+        [sys.executable, "-m", "falcoplug", "-vv", "run", "-p", f"{BAD_FIELDS}||3", "-o", "*%boom.raise"],
         capture_output=True, text=True, timeout=60,
     )
     assert proc.returncode == 0 and proc.stdout.split() == ["<NA>"] * 3
