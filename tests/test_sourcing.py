@@ -56,10 +56,24 @@ def test_timeouts_retry_without_spinning(source_lib):
 
 
 def test_ts_now_is_stamped(source_lib):
-    before = time.time_ns()
+    """ts = UINT64_MAX becomes the wall clock in microseconds times 1000, as libscap stamps it."""
+    before = time.time_ns() // 1000 * 1000
     host = open_source(source_lib, "count=2,tsnow=1")
     stamps = [e.ts for e in host.events()]
-    assert all(before <= ts <= time.time_ns() for ts in stamps)
+    assert all(before <= ts <= time.time_ns() and ts % 1000 == 0 for ts in stamps)
+
+
+@pytest.mark.parametrize("env", [{}, {"FALCOPLUG_NO_FASTPATH": "1"}], ids=["compiled", "abi"])
+def test_ts_now_has_microsecond_resolution_in_both_cores(source_lib, env):
+    """The compiled loop and the Python fallback stamp alike: the last three digits are 000."""
+    import os
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "falcoplug", "run", "-p", f"{source_lib}||count=50,batch=7,tsnow=1", "-o", "*%evt.rawtime"]
+    out = subprocess.run(args, capture_output=True, text=True, check=True, env={**os.environ, **env}).stdout
+    stamps = [int(line) for line in out.split()]
+    assert len(stamps) == 50 and all(ts % 1000 == 0 for ts in stamps) and stamps == sorted(stamps)
 
 
 def test_failure_raises_with_the_last_error_after_the_batch(source_lib):

@@ -4,8 +4,8 @@ Real plugins often return one event per ``next_batch`` (every plugin of the offi
 does). The compiled core calls ``next_batch`` until a host batch of thousands of events is full,
 the plugin stops (EOF, TIMEOUT, an error) or a few milliseconds have passed, so that Python works
 once per host batch whatever the plugin's batch size. Every event is checked and fixed as
-libscap's source-plugin engine does, and an event with ``ts == UINT64_MAX`` gets the current time
-when it is handed out, one clock reading per event, as libscap does.
+libscap's source-plugin engine does, and an event with ``ts == UINT64_MAX`` gets the wall clock
+in microseconds times 1000 (libscap's gettimeofday) when it is handed out, one reading per event.
 
 Events received before a problem (a malformed event, a failing call, ``SUCCESS`` with no event) are
 handed out first and the problem is reported at the next call, as libsinsp delivers them. C writes
@@ -159,6 +159,6 @@ class SourceLoop:
             offsets.append(pos)
             pos += length
         data = bytearray(b"".join(chunks))
-        for off in offsets:  # one clock reading per event, as libscap
-            fix_plugin_events(data, (off,), plugin_id, plugin_name, time.time_ns())
+        for off in offsets:  # one clock reading per event, in microseconds times 1000, as libscap
+            fix_plugin_events(data, (off,), plugin_id, plugin_name, time.time_ns() // 1000 * 1000)
         return rc, EventBatch(bytes(data), offsets)

@@ -157,7 +157,7 @@ class InProcessBackend(PluginBackend):
 
     def _layout(self, items: list[Any], plugin_id: int, plugin_name: str) -> EventBatch:
         """Plugin events (type 322, the plugin's ID, tid -1), laid end to end in one buffer."""
-        now = time.time_ns()
+        now = time.time_ns() // 1000 * 1000  # libscap's stamp for ts = -1: microseconds, times 1000
         limit = self.description.sourcing.max_event_size if self.description.sourcing else 0
         pack = _HEAD.pack
         parts: list[bytes] = []

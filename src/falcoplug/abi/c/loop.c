@@ -2,7 +2,7 @@
  * The event loop of a plugin source (paired with abi/loop.py): next_batch is called until a host
  * batch is full, the plugin stops (EOF, TIMEOUT, an error), or a time budget is spent; every event
  * is checked and fixed as libscap's source-plugin engine does, time-stamped when the plugin left
- * ts = UINT64_MAX (one clock reading per event, as libscap), and copied (plugin memory is only
+ * ts = UINT64_MAX (one clock reading per event, in microseconds times 1000, as libscap), and copied (plugin memory is only
  * valid until its next call). Events received before a problem stay in the batch: the host hands
  * them out before it reports the problem, in libsinsp's order.
  */
@@ -81,7 +81,8 @@ static int fp_fix_event(fp_loop* L, ss_plugin_event* e) {
 		}
 		e->tid = (uint64_t)-1;
 	}
-	if (e->ts == (uint64_t)-1) e->ts = fp_clock_ns(CLOCK_REALTIME);
+	/* libscap stamps it with gettimeofday(): the wall clock in microseconds, times 1000 */
+	if (e->ts == (uint64_t)-1) e->ts = fp_clock_ns(CLOCK_REALTIME) / 1000u * 1000u;
 	return 0;
 }
 
