@@ -6,6 +6,9 @@ The ports' deliberate deviations (``PORT_DEVIATIONS``, listed in the README) are
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from peerhosts import (
     ALL_K8S_AUDIT,
@@ -25,21 +28,10 @@ from test_sinsp_diff import JSON_ARGUMENTS, KA_ARGUMENTS, SYNC, TIMES
 GO = [f"{GO_K8SAUDIT}|{SYNC}|{ALL_K8S_AUDIT}", f"{GO_JSON}|{SYNC}"]
 PORTS = [f"k8saudit||{ALL_K8S_AUDIT}", "json"]
 
-# Differences found by this test that the k8saudit port's owner (H5) is fixing: compared in
-# test_known_port_differences (a strict xfail) until then, so that the rest stays checked.
-KNOWN_DIFFERENCES = (
-    "%ka.target.pod.name",  # Go: the pod's name on pod creates, <NA> on subresources (attach, exec)
-    "%ka.req.pod.containers.eff_run_as_user[0]",  # Go: <NA> with an index; the port gives (0)
-    "%ka.req.pod.containers.eff_run_as_user[1]",
-    "%ka.req.pod.containers.eff_run_as_group[0]",
-    "%ka.req.pod.containers.eff_run_as_group[1]",
-)
-
 
 def _tokens() -> list[str]:
     fields = [f for f in declared_fields(GO_K8SAUDIT) + declared_fields(GO_JSON) if f.name not in PORT_DEVIATIONS]
-    tokens = field_tokens(fields, {**KA_ARGUMENTS, **JSON_ARGUMENTS})
-    return [t for t in tokens if t not in KNOWN_DIFFERENCES]
+    return field_tokens(fields, {**KA_ARGUMENTS, **JSON_ARGUMENTS})
 
 
 def _compare(tokens: list[str], read: object = None) -> None:
@@ -62,6 +54,26 @@ def test_python_ports_match_the_go_plugins(read: object) -> None:
     _compare(_tokens(), read)
 
 
-@pytest.mark.xfail(strict=True, reason="k8saudit port: ka.target.pod.name and indexed eff_run_as_user/group differ from Go (H5)")
-def test_known_port_differences() -> None:
-    _compare(list(KNOWN_DIFFERENCES))
+# A pod whose uids are set both where Kubernetes reads them (securityContext) and one level above
+# (where the official code reads them): the documented eff_run_as_* deviation, pinned.
+_POD = {
+    "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "RequestResponse", "stage": "ResponseComplete",
+    "auditID": "a1", "verb": "create", "user": {"username": "u"}, "responseStatus": {"code": 201},
+    "requestURI": "/api/v1/namespaces/default/pods",
+    "objectRef": {"resource": "pods", "namespace": "default", "name": "p1", "apiVersion": "v1"},
+    "requestObject": {"kind": "Pod", "spec": {
+        "runAsUser": 7, "securityContext": {"runAsUser": 5},
+        "containers": [{"name": "a", "runAsUser": 11, "securityContext": {"runAsUser": 21}}, {"name": "b"}],
+    }},
+    "requestReceivedTimestamp": "2018-10-25T13:58:49.736141Z", "stageTimestamp": "2018-10-25T13:58:49.736141Z",
+}  # fmt: skip
+
+
+def test_eff_run_as_deviation_is_as_documented(tmp_path: Path) -> None:
+    events = tmp_path / "pod.jsonl"
+    events.write_text(json.dumps(_POD) + "\n")
+    fmt = "*%evt.num %ka.req.pod.containers.eff_run_as_user %ka.req.pod.containers.eff_run_as_user[1]"
+    want = HOSTS["libsinsp"].run(Scenario([f"{GO_K8SAUDIT}|{SYNC}|{events}"], fmt))
+    got = HOSTS["falcoplug"].run(Scenario([f"k8saudit||{events}"], fmt))
+    assert want.stdout == ["1 (11,7) <NA>"]  # spec.runAsUser and containers[*].runAsUser
+    assert got.stdout == ["1 (21,5) (5)"]  # the securityContexts, as Kubernetes reads them
