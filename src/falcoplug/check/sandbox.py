@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import PluginError
 from . import _worker
 
 _POLL = 0.02
@@ -36,8 +37,9 @@ class Limits:
     memory: int = 1 << 30
 
 
-class ChildFailure(Exception):
-    """The child died or was stopped during ``op``; ``index`` is the input it was on."""
+class ChildFailure(PluginError):
+    """The child died or was stopped during ``op``; ``index`` is the input it was on (a finding
+    of the check that ran it, reported in its table)."""
 
     def __init__(self, kind: str, op: str, index: int, detail: str, output: str = "") -> None:
         super().__init__(f"{kind} in {op}: {detail}")
@@ -48,7 +50,7 @@ class ChildFailure(Exception):
         self.output = output
 
 
-class WorkerError(Exception):
+class WorkerError(PluginError):
     """An operation failed cleanly in the child (a plugin error, a refused config...)."""
 
 

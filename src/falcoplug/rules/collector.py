@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from ..errors import FalcoplugError
 from ..filter import FieldResolver, FilterError, is_operator
 from .items import (
     EngineVersionInfo,
@@ -32,8 +33,9 @@ from .results import Context, ErrorCode, LoadResult, WarningCode
 from .versions import Version
 
 
-class RuleLoadError(Exception):
-    """An error that stops loading: its code, Falco's message and the item's context."""
+class RuleLoadError(FalcoplugError):
+    """An error that stops loading: its code, Falco's message and the item's context (caught
+    where the file is loaded and reported as Falco reports it, in the :class:`LoadResult`)."""
 
     def __init__(self, code: ErrorCode, message: str, ctx: Context) -> None:
         super().__init__(message)
