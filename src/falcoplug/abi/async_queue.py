@@ -48,7 +48,7 @@ class CAsyncQueue:
     """A bounded, thread-safe queue of async events ordered by timestamp, held in C."""
 
     def __init__(self, capacity: int) -> None:
-        ptr = fastpath.fp_async_new(capacity)
+        ptr = fastpath.fp_async_new(max(0, min(capacity, 0xFFFFFFFF)))  # <= 0: every event dropped
         if ptr == ffi.NULL:
             raise MemoryError("cannot allocate the async event queue")
         self.capacity = capacity
