@@ -128,7 +128,7 @@ SURROGATE_LINES = [
 def test_lone_surrogates_print_as_text_without_a_traceback(tmp_path: Path) -> None:
     path = tmp_path / "surrogates.log"
     path.write_text(SURROGATES)
-    out = run_cli(["run", "-p", f"k8saudit||{path}", "-p", "json", "-o", SURROGATE_FORMAT])
+    out = run_cli(["run", "-p", f"k8saudit||{path}", "-p", "json", "-o", "*" + SURROGATE_FORMAT])
     assert out.returncode == 0 and b"Traceback" not in out.stderr, out.stderr
     assert out.stdout.decode().splitlines() == SURROGATE_LINES
     as_json = run_cli(["run", "-p", f"k8saudit||{path}", "-o", "%ka.user.name", "--json"])
@@ -147,7 +147,7 @@ def test_lone_surrogates_and_far_times_match_the_go_plugin(tmp_path: Path) -> No
          "-p", f"{PEERS}/plugins/go/libjson.so", "-o", "*" + fmt],
         capture_output=True, timeout=60,
     )  # fmt: skip
-    ours = run_cli(["run", "-p", f"k8saudit||{path}", "-p", "json", "-o", fmt])
+    ours = run_cli(["run", "-p", f"k8saudit||{path}", "-p", "json", "-o", "*" + fmt])
     assert go.returncode == 0, go.stderr
     assert ours.stdout.splitlines() == go.stdout.splitlines()
 
