@@ -28,9 +28,10 @@ class CPluginBackend(PluginBackend):
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.location = os.fspath(path)
+        dlerror = dl.dlerror  # looked up first: in ABI mode, a lazy lookup after dlopen clears its message
         self._handle = dl.dlopen(self.location.encode(), RTLD_NOW | RTLD_LOCAL)
         if self._handle == ffi.NULL:
-            err = dl.dlerror()
+            err = dlerror()
             reason = ffi.string(err).decode("utf-8", "replace") if err != ffi.NULL else "unknown error"
             raise PluginLoadError(f"can't load plugin dynamic library: {reason}", plugin=self.location)
         self._fn: dict[str, Any] = {}
