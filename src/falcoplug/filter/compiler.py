@@ -71,12 +71,20 @@ class CompiledFilter:
     """
 
     ast: ast.Node
-    text: str
     fields: tuple[BoundField, ...]
     test: Callable[[Callable[[Any], Any]], bool]
     warnings: list[FilterWarning] = field(default_factory=list)
     guards: tuple[Guard, ...] = ()
     source_code: str = ""
+    _text: str | None = field(default=None, repr=False)
+
+    @property
+    def text(self) -> str:
+        """The condition as libsinsp prints it. Made on first use: with macros that share
+        sub-trees (``(m or m)`` chains) the printed text is exponentially longer than the rules."""
+        if self._text is None:
+            self._text = as_string(self.ast)
+        return self._text
 
     def evaluate(self, values: ValueSource) -> bool:
         return self.test(values.value)
@@ -95,11 +103,32 @@ def compile_filter(
     filter of a ruleset uses the same BoundField objects. Raises :class:`FilterError`.
     """
     node = parse(condition, max_depth) if isinstance(condition, str) else condition
-    builder = _Builder(resolver, bound if bound is not None else {})
+    builder = _Builder(resolver, bound if bound is not None else {}, _shared_nodes(node))
     expr = builder.boolean(node, 0)
-    test, source = builder.finish(expr, as_string(node))
-    guards = tuple(_top_guards(node, builder.guards))
-    return CompiledFilter(node, as_string(node), builder.field_list(), test, builder.warnings, guards, source)
+    text = condition if isinstance(condition, str) else None
+    test, source = builder.finish(expr, text or type(node).__name__)
+    guards = tuple(_top_guards(node, builder.guards, {}))
+    return CompiledFilter(node, builder.field_list(), test, builder.warnings, guards, source, text and as_string(node))
+
+
+def _shared_nodes(root: ast.Node) -> frozenset[int]:
+    """The boolean nodes reached by more than one path (macro expansion shares a macro's tree
+    between its uses): each is compiled once, so compile time follows the rules text, not the
+    expanded condition."""
+    seen: set[int] = set()
+    shared: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            shared.add(id(node))
+            continue
+        seen.add(id(node))
+        if isinstance(node, (ast.And, ast.Or)):
+            stack.extend(node.children)
+        elif isinstance(node, ast.Not):
+            stack.append(node.child)
+    return frozenset(shared)
 
 
 @dataclass(eq=False)
@@ -152,9 +181,13 @@ def resolve_field(resolver: FieldResolver, node: ast.Field) -> BoundField:
 class _Builder:
     """Accumulates the generated source, its closure constants and the fields it reads."""
 
-    def __init__(self, resolver: FieldResolver, bound: dict[tuple[str, str | None], BoundField]) -> None:
+    def __init__(self, resolver: FieldResolver, bound: dict[tuple[str, str | None], BoundField],
+                 shared: frozenset[int] = frozenset()) -> None:  # fmt: skip
         self.resolver = resolver
         self.bound = bound
+        self.shared = shared
+        # a shared node's expression, and the warnings compiling it gave (repeated at each use)
+        self.memo: dict[int, tuple[str, list[FilterWarning]]] = {}
         self.consts: dict[str, Any] = {}
         self.field_vars: dict[tuple[str, str | None], str] = {}
         self.field_objs: dict[str, BoundField] = {}
@@ -196,8 +229,25 @@ class _Builder:
 
     # boolean structure --------------------------------------------------------------------------
     def boolean(self, node: ast.Node, depth: int) -> str:
+        if id(node) in self.shared:
+            return self._shared(node, depth)
         if depth and depth % _HOIST_EVERY == 0 and isinstance(node, (ast.And, ast.Or, ast.Not)):
             return self._hoist(node, depth)
+        return self._boolean(node, depth)
+
+    def _shared(self, node: ast.Node, depth: int) -> str:
+        """A node with several parents: compiled once (a composite one into a helper of its own)."""
+        done = self.memo.get(id(node))
+        if done is not None:
+            self.warnings.extend(done[1])
+            return done[0]
+        mark = len(self.warnings)
+        composite = isinstance(node, (ast.And, ast.Or, ast.Not))
+        expr = self._hoist(node, depth) if composite else self._boolean(node, depth)
+        self.memo[id(node)] = (expr, self.warnings[mark:])
+        return expr
+
+    def _boolean(self, node: ast.Node, depth: int) -> str:
         if isinstance(node, ast.And):
             return "(" + " and ".join(self.boolean(c, depth + 1) for c in node.children) + ")"
         if isinstance(node, ast.Or):
@@ -214,7 +264,7 @@ class _Builder:
 
     def _hoist(self, node: ast.Node, depth: int) -> str:
         name = self._name("h")
-        body = self.boolean(node, depth + 1)
+        body = self._boolean(node, depth + 1)
         self.helpers.append(f"    def {name}(V):\n        return {body}\n")
         return f"{name}(V)"
 
@@ -234,10 +284,14 @@ class _Builder:
         return self._build(expr, text)
 
     def _build(self, expr: str, text: str) -> tuple[Callable[[Callable[[Any], Any]], Any], str]:
-        params = ", ".join(self.consts)
+        # The constants arrive as one tuple unpacked into the factory's locals (cells of the
+        # closures): binding thousands of keyword arguments costs time quadratic in their number.
+        targets = "".join(f"{name}, " for name in self.consts)
+        unpack = f"    ({targets}) = _K\n" if self.consts else ""
         expr, prologue = self._memoize_fields(expr)
         source = (
-            f"def _factory({params}):\n"
+            "def _factory(_K):\n"
+            + unpack
             + "".join(self.helpers)
             + f"    def _test(V):\n{prologue}        return {expr}\n"
             + "    return _test\n"
@@ -245,7 +299,7 @@ class _Builder:
         namespace: dict[str, Any] = dict(_RUNTIME)
         code = compile(source, f"<condition {text[:60]!r}>", "exec")
         exec(code, namespace)  # noqa: S102 - our own generated source; constants are passed as cells
-        return namespace["_factory"](**self.consts), source
+        return namespace["_factory"](tuple(self.consts.values())), source
 
     def _memoize_fields(self, expr: str) -> tuple[str, str]:
         """Read a field used several times once per call: ``V(f1)`` becomes a lazily set local.
@@ -517,15 +571,23 @@ def _regex_is_simple(value: str) -> bool:
     return True
 
 
-def _top_guards(node: ast.Node, guards: Mapping[int, Guard]) -> list[Guard]:
-    """Guards that hold for the whole condition (see :class:`Guard`)."""
+def _top_guards(node: ast.Node, guards: Mapping[int, Guard], seen: dict[int, list[Guard]]) -> list[Guard]:
+    """Guards that hold for the whole condition (see :class:`Guard`); ``seen`` keeps the answer
+    for each node already visited (shared sub-trees are visited once)."""
+    known = seen.get(id(node))
+    if known is None:
+        known = seen[id(node)] = _node_guards(node, guards, seen)
+    return known
+
+
+def _node_guards(node: ast.Node, guards: Mapping[int, Guard], seen: dict[int, list[Guard]]) -> list[Guard]:
     if isinstance(node, ast.BinaryCheck):
         guard = guards.get(id(node))
         return [guard] if guard is not None else []
     if isinstance(node, ast.And):
-        return [g for child in node.children for g in _top_guards(child, guards)]
+        return list(dict.fromkeys(g for child in node.children for g in _top_guards(child, guards, seen)))
     if isinstance(node, ast.Or):
-        branches = [_top_guards(child, guards) for child in node.children]
+        branches = [_top_guards(child, guards, seen) for child in node.children]
         if not all(branches):
             return []
         merged: list[Guard] = []

@@ -87,7 +87,6 @@ class CompiledRule:
     priority: Priority
     tags: frozenset[str]
     enabled: bool
-    condition: str  # the compiled condition as libsinsp prints it (macros, lists and exceptions in)
     filter: CompiledFilter
     output: str
     output_format: OutputFormat
@@ -96,6 +95,11 @@ class CompiledRule:
     capture: bool = False
     capture_duration: int = 0
     order: int = 0  # evaluation order: the position of the rule's first definition
+
+    @property
+    def condition(self) -> str:
+        """The compiled condition as libsinsp prints it (macros, lists and exceptions in)."""
+        return self.filter.text
 
     @property
     def fields(self) -> tuple[BoundField, ...]:
@@ -209,7 +213,6 @@ class _Compiler:
             priority=info.priority,
             tags=frozenset(info.tags),
             enabled=info.enabled,
-            condition=filt.text,
             filter=filt,
             output=output_text,
             output_format=output,
