@@ -156,6 +156,11 @@ def main(verbose: int) -> None:
     """The Falco plugin framework and plugin SDK, in Python."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # Text no encoder can write (a lone surrogate from a plugin or a rules file) prints as its
+    # escape, never as a traceback halfway through a run.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
 
 
 main.add_command(inspect_command)

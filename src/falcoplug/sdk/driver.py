@@ -22,6 +22,7 @@ from .constants import Rc
 from .describe import Description, describe
 from .event import Event
 from .extract import ExtractPlan, ExtractPlugin
+from .fieldtypes import utf8_text
 from .listen import Capture, RoutineHost, Routines
 from .log import LogSink, ModuleRoute, logger_name, object_logger
 from .parse import parse_runner
@@ -165,7 +166,7 @@ class PluginDriver:
             text = self.plugin.event_to_string(Event(data, num, source))
             if not isinstance(text, str):
                 raise TypeError(f"event_to_string() must return a str, not {type(text).__name__}")
-            return text
+            return text if text.isascii() else utf8_text(text)
         except BaseException as exc:  # noqa: BLE001
             self.fail("event_to_string", exc)
             return None

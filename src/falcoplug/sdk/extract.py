@@ -405,7 +405,7 @@ def _requested_name(spec: FieldSpec, req: FieldRequest) -> str:
 
 # Values that are already canonical skip the converter call (the common case, checked inline).
 _GUARDS: Final = {
-    FieldType.STRING: "type({v}) is str and '\\0' not in {v}",
+    FieldType.STRING: "type({v}) is str and {v}.isascii() and '\\0' not in {v}",  # else: UTF-8 checked
     FieldType.UINT64: "type({v}) is int and 0 <= {v} <= 18446744073709551615",
     FieldType.BOOL: "type({v}) is bool",
 }

@@ -64,6 +64,17 @@ def _string(value: Any) -> str:
         raise FieldValueError(f"expected a str, got {type(value).__name__} {value!r:.60}")
     if "\0" in value:  # hosts read C strings: the value would end there
         raise FieldValueError("a string value may not hold a NUL character")
+    return value if value.isascii() else utf8_text(value)
+
+
+def utf8_text(value: str) -> str:
+    """``value`` as UTF-8 can carry it: a lone surrogate (``"\\ud800"`` decoded from JSON, say)
+    stays as its escape text, as the Go plugins' JSON reader keeps it, instead of failing every
+    writer downstream (outputs, rules alerts, Parquet, a built library's C strings)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
     return value
 
 
