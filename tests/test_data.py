@@ -270,3 +270,23 @@ def test_a_parsing_plugin_keeps_its_input_whole():
     parse = build_plugin("parse_plugin")
     assert stateful_plugins([PluginSpec(str(parse))]) != []
     assert stateful_plugins([PluginSpec("k8saudit"), PluginSpec("json")]) == []
+
+
+def test_bad_out_paths_and_schedulers_are_one_line_errors(tmp_path):
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    bad_out = falcoplug("run", "-p", f"k8saudit||{SAMPLES}", "-p", "json", "-o", "%evt.num", "--out",
+                        str(tmp_path / "missing" / "x.csv"))  # fmt: skip
+    assert bad_out.returncode == 1 and "Traceback" not in bad_out.stderr
+    assert f"falcoplug: error: --out {tmp_path / 'missing' / 'x.csv'}: cannot write it" in bad_out.stderr
+    nobody = falcoplug("run", "-p", f"k8saudit||{SAMPLES}", "-p", "json", "-r", str(RULES), "--cluster", "tcp://127.0.0.1:1")
+    assert nobody.returncode == 1 and "Traceback" not in nobody.stderr
+    assert "falcoplug: error: --cluster tcp://127.0.0.1:1: no Dask scheduler answers there" in nobody.stderr
+    wrong = falcoplug("run", "-p", f"k8saudit||{SAMPLES}", "-p", "json", "-r", str(RULES), "--cluster", "local:x")
+    assert wrong.returncode == 1 and "the worker count must be a number" in wrong.stderr
+
+
+def test_cluster_runs_print_no_dask_chatter(tmp_path, scheduler):
+    archive = _archive(tmp_path, files=2, copies=1)
+    run = falcoplug("run", "-p", f"k8saudit||{archive}", "-p", "json", "-r", str(RULES), "--cluster", scheduler)
+    assert run.returncode == 0, run.stderr
+    assert "distributed" not in run.stderr

@@ -151,6 +151,7 @@ def connect(spec: str) -> tuple[Any, Any]:
     """A Dask client for ``local``, ``local:N`` (a local cluster of N worker processes) or
     ``tcp://host:port`` (an existing scheduler); and the local cluster to close, if any."""
     distributed = require("distributed")
+    _quiet_dask()
     if spec == "local" or spec.startswith("local:"):
         workers = os.cpu_count() or 1
         if spec.startswith("local:"):
@@ -166,8 +167,19 @@ def connect(spec: str) -> tuple[Any, Any]:
         )  # fmt: skip
         return distributed.Client(cluster), cluster
     if spec.startswith(("tcp://", "tls://")):
-        return distributed.Client(spec, timeout="10s"), None
+        try:
+            return distributed.Client(spec, timeout="5s"), None
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(f"--cluster {spec}: no Dask scheduler answers there ({exc})") from None
     raise ConfigError(f"--cluster {spec}: give local, local:N or tcp://HOST:PORT")
+
+
+def _quiet_dask() -> None:
+    """Dask's own INFO lines (workers started, comms closed) say nothing about the run: shown
+    with ``falcoplug -v``, as falcoplug's own, not otherwise."""
+    if not logging.getLogger("falcoplug").isEnabledFor(logging.INFO):
+        for name in ("distributed", "dask"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def run_on_cluster(job: Job, parts: Sequence[Partition], spec: str) -> Iterator[PartitionResult]:

@@ -40,6 +40,12 @@ class TableWriter:
         self._open()
 
     def _open(self) -> None:
+        try:
+            self._open_sink()
+        except OSError as exc:
+            raise ConfigError(f"--out {self.path}: cannot write it: {exc.strerror or exc}") from None
+
+    def _open_sink(self) -> None:
         pa = require("pyarrow")
         if self.kind == "parquet":
             pq = require("pyarrow.parquet")
