@@ -710,3 +710,14 @@ def test_suggested_output() -> None:
     loader = RulesLoader({"test": resolver("test", [fi("t.str"), fi("t.added", add_output=True)])})
     assert loader.load(rule(output="'out'"), "x.yaml").successful
     assert loader.rules[0].output == "out t_added=%t.added"
+
+
+def test_a_rules_folder_gives_its_yaml_files_by_name(tmp_path):
+    """As Falco: a folder given as rules stands for its .yml and .yaml files, in name order."""
+    from falcoplug.rules.loader import expand_paths
+
+    for name in ("b.yaml", "a.yml", "notes.txt", "c.json"):
+        (tmp_path / name).write_text("[]")
+    (tmp_path / "sub.yaml").mkdir()
+    assert expand_paths([tmp_path]) == [str(tmp_path / "a.yml"), str(tmp_path / "b.yaml")]
+    assert expand_paths([tmp_path / "notes.txt"]) == [str(tmp_path / "notes.txt")]  # a file named: read

@@ -110,12 +110,16 @@ class RulesLoader:
         return RuleEngine(self.rules, min_priority=min_priority, rule_matching=rule_matching)
 
 
+RULES_SUFFIXES = (".yml", ".yaml")
+
+
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """Rules files as Falco reads them: a folder gives its ``.yml`` / ``.yaml`` files by name."""
     out: list[str] = []
     for path in paths:
         p = Path(path)
         if p.is_dir():
-            out.extend(str(child) for child in sorted(p.iterdir()) if child.is_file())
+            out.extend(str(c) for c in sorted(p.iterdir()) if c.is_file() and c.suffix in RULES_SUFFIXES)
         else:
             out.append(os.fspath(path))
     return out
