@@ -5,7 +5,8 @@ Errors, all on one line of stderr in one style (``falcoplug: error: <what>``), a
 - 0: done;
 - 1: the input is wrong or failed (a plugin, a config, a rules file, a capture...);
 - 2: the command line is wrong (an unknown option, a bad value: click's usage errors);
-- 130: interrupted (Ctrl-C);
+- 130: interrupted (Ctrl-C) before a run started; a run stopped by Ctrl-C or SIGTERM ends as
+  Falco's does (summary printed, exit 0);
 - ``falcoplug falco`` keeps Falco's own style and codes (``Error: <what>``, 1), being a drop-in.
 """
 
