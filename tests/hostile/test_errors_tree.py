@@ -41,3 +41,24 @@ def test_interrupts_are_defined_once() -> None:
     assert errors.INTERRUPTS == (KeyboardInterrupt,)
     assert not hasattr(falcoplug.sdk.extract, "INTERRUPTS")
     assert not errors.is_user_interrupt(SystemExit())  # a plugin's sys.exit() is a plugin failure
+
+
+def test_no_exception_class_of_the_package_is_outside_the_tree() -> None:
+    """Every module walked, so that a new error class cannot be forgotten by a hand-kept list."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import falcoplug
+    from falcoplug.errors import FalcoplugError
+
+    outside = []
+    for info in pkgutil.walk_packages(falcoplug.__path__, "falcoplug."):
+        if info.name.endswith("__main__") or ".plugins._" in info.name:
+            continue
+        module = importlib.import_module(info.name)
+        for cls in vars(module).values():
+            if (inspect.isclass(cls) and issubclass(cls, BaseException) and cls.__module__ == module.__name__
+                    and not issubclass(cls, FalcoplugError)):  # fmt: skip
+                outside.append(f"{cls.__module__}.{cls.__qualname__}")
+    assert outside == []

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from ...errors import FalcoplugError
 from ...rules import Priority
 
 
-class OutputError(Exception):
+class OutputError(FalcoplugError):
     """An output could not deliver a message (the dispatcher reports it and goes on)."""
 
 
