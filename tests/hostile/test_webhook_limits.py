@@ -245,3 +245,23 @@ def test_garbage_and_abrupt_disconnects(webhook: Webhook) -> None:
             s.sendall(head(5000) + b'{"kind":"Event"')
     assert webhook.post(event("alive"))[0] == 200
     assert webhook.wait_for(1) == ["alive"]
+
+
+def test_a_new_silent_connection_gets_the_head_timeout_not_the_idle_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sockets opened and left silent cannot hold the connection slots for the keep-alive idle time."""
+    for name, value in (("IDLE_TIMEOUT", 60.0), ("HEAD_TIMEOUT", 1.0)):
+        monkeypatch.setattr(WebhookServer, name, value)
+    webhook = Webhook()
+    try:
+        sockets = [socket.create_connection(("127.0.0.1", webhook.port), timeout=30) for _ in range(10)]
+        try:
+            start = time.monotonic()
+            assert [s.recv(4096) for s in sockets] == [b""] * 10  # closed by the server
+            assert time.monotonic() - start < 20  # about 1 s; far below the 60 s idle time
+        finally:
+            for s in sockets:
+                s.close()
+        assert webhook.post(event("after-silent"))[0] == 200
+        assert webhook.wait_for(1) == ["after-silent"]
+    finally:
+        webhook.close()

@@ -286,7 +286,9 @@ class _Connection(asyncio.Protocol):
         server.connections += 1
         server.peak_connections = max(server.peak_connections, server.connections)
         server._live.add(self)
-        self._set_phase(IDLE)
+        # A new connection owes its request head within HEAD_TIMEOUT: idle sockets opened and
+        # left silent would otherwise hold the connection slots for IDLE_TIMEOUT.
+        self._set_phase(HEAD)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self in self.server._live:
