@@ -33,12 +33,16 @@ class Budget:
         text = text.strip().lower()
         try:
             if text.endswith("s"):
-                return cls(seconds=float(text[:-1]))
-            if text.endswith("m"):
-                return cls(seconds=float(text[:-1]) * 60)
-            return cls(seconds=None, calls=int(text))
+                budget = cls(seconds=float(text[:-1]))
+            elif text.endswith("m"):
+                budget = cls(seconds=float(text[:-1]) * 60)
+            else:
+                budget = cls(seconds=None, calls=int(text))
         except ValueError:
             raise ValueError(f"invalid budget '{text}': give seconds ('20s', '1m') or a number of calls ('5000')") from None
+        if (budget.seconds is not None and not budget.seconds > 0) or (budget.calls is not None and budget.calls <= 0):
+            raise ValueError(f"invalid budget '{text}': it must be more than zero")
+        return budget
 
     def left(self, started: float, calls: int) -> bool:
         if self.calls is not None and calls >= self.calls:

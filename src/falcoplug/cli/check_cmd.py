@@ -18,6 +18,14 @@ from ..errors import ConfigError
 _STYLE = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red", Status.SKIP: "dim"}
 
 
+def _require_plugin_file(location: str, option: str) -> None:
+    """A plugin named by a path (not a bundled name or module:Class) must exist: a missing one is a
+    mistake on the command line, not a check that is skipped."""
+    looks_like_path = "/" in location or location.endswith((".so", ".py"))
+    if looks_like_path and not Path(location).exists():
+        raise click.BadParameter(f"{location}: no such file", param_hint=f"'{option}'")
+
+
 def _budget(ctx: click.Context, param: click.Parameter, value: str) -> Budget:
     try:
         return Budget.parse(value)
@@ -40,10 +48,13 @@ def _budget(ctx: click.Context, param: click.Parameter, value: str) -> Budget:
 @click.option("--registry", default=None, type=click.Path(exists=True, dir_okay=False),
               help="A registry.yaml newer than the bundled copy.")
 @click.option("--only", multiple=True, type=click.Choice(list(CHECKS)), help="Run only these checks (repeatable).")
-@click.option("--timeout", "call_timeout", default=5.0, show_default=True, help="Time limit of one plugin call, in seconds.")
-@click.option("--memory", "memory_mb", default=1024, show_default=True, help="Memory the plugin's process may add, in MiB.")
+@click.option("--timeout", "call_timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.01),
+              help="Time limit of one plugin call, in seconds.")  # fmt: skip
+@click.option("--memory", "memory_mb", default=1024, show_default=True, type=click.IntRange(min=16),
+              help="Memory the plugin's process may add, in MiB.")  # fmt: skip
 @click.option("--save-dir", default=None, type=click.Path(file_okay=False), help="Where failing inputs are written.")
-@click.option("--events", "replay_events", default=100, show_default=True, help="Events recorded for the replay check.")
+@click.option("--events", "replay_events", default=100, show_default=True, type=click.IntRange(min=1),
+              help="Events recorded for the replay check.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (for CI).")
 @click.option("--verbose-passes", is_flag=True, help="List every passing rule, not only a count.")
 def check_command(plugin: str, config: str, open_params: str | None, budget: Budget, seed: int | None,
@@ -54,6 +65,8 @@ def check_command(plugin: str, config: str, open_params: str | None, budget: Bud
     and hangs, resilience to arbitrary input, the API's memory rules, replay, release versioning,
     the registry and sourcing. Exit code 0: pass, 1: failures, 2: could not run."""
     limits = Limits(call_timeout=call_timeout, memory=memory_mb << 20)
+    for text in with_plugins:
+        _require_plugin_file(WithPlugin.parse(text).location, "--with")
     if manifest_out:
         sys.exit(_write_manifest(plugin, manifest_out, limits))
     options = CheckOptions(
