@@ -102,6 +102,9 @@ SAME_STDOUT = [
     ["-r", "{k8s}", "-L"],
     ["-r", "{k8s}", "-l", "K8s ConfigMap Created"],
     ["--list=k8s_audit", "-N"],
+    ["--list"],  # every source's classes, syscall included, byte for byte
+    ["--list=syscall"],
+    ["--list=k8s_audit"],
     ["--list-plugins"],
     ["--plugin-info", "k8saudit"],
     ["-V", "{k8s}"],

@@ -124,6 +124,14 @@ def _classes(host: Inspector, only: str | None) -> list[dict[str, Any]]:
 
 
 def list_fields(host: Inspector, only: str | None, fmt: str, names_only: bool) -> str:
+    if fmt == "text" and not names_only:
+        # libsinsp's classes of every known source (syscall included) and the plugins', as
+        # `falcoplug fields --list` prints them: one implementation of Falco's text.
+        from ..cli.fields_cmd import falco_list
+
+        if only is not None and only not in host.manager.sources:
+            raise FalcoError(f"Unknown event source: {only}")
+        return falco_list(host, only)
     classes = _classes(host, only)
     if names_only:
         return "".join(f"{name}\n" for c in classes for name in c["fields"])
