@@ -223,3 +223,9 @@ def test_inspect_text_keeps_brackets_and_shows_parsing_and_tables():
     assert "ka.uri.param[key]" in result.stdout or "[key]" in result.stdout
     doc = json.loads(CliRunner().invoke(main, ["inspect", plugin, "--json"]).stdout)
     assert doc["parse_event_types"] == "all" and doc["owned_tables"] == ["sdkcount.hits"]
+
+
+def test_fields_of_an_unknown_source_is_an_error():
+    code, _, err = run("fields", "-p", "k8saudit", "--source", "nosuch")
+    assert code == 1
+    assert "unknown event source 'nosuch' (known here: syscall, k8s_audit)" in err

@@ -290,3 +290,8 @@ def test_cluster_runs_print_no_dask_chatter(tmp_path, scheduler):
     run = falcoplug("run", "-p", f"k8saudit||{archive}", "-p", "json", "-r", str(RULES), "--cluster", scheduler)
     assert run.returncode == 0, run.stderr
     assert "distributed" not in run.stderr
+
+
+def test_fields_option_must_name_a_field():
+    run = falcoplug("run", "-p", f"k8saudit||{SAMPLES}", "-p", "json", "--fields", ",,", "--out", "x.csv")
+    assert run.returncode == 2 and "'--fields': ',,' names no field" in run.stderr

@@ -76,7 +76,10 @@ def parse_fields(text: str | None) -> tuple[str, ...]:
         depth -= ch == "]"
         current += ch
     fields.append(current.strip())
-    return tuple(f for f in fields if f)
+    named = tuple(f for f in fields if f)
+    if not named:
+        raise click.BadParameter(f"{text!r} names no field (give a,b,c)", param_hint="'--fields'")
+    return named
 
 
 def run_table(run: TableRun) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ..errors import ConfigError
 from ..framework.inspector import Inspector
 from ..syscall import SYSCALL_SOURCE, field_classes
 from .common import config_option, gather_specs, plugin_option
@@ -117,6 +118,9 @@ def fields_command(
     host = Inspector()
     for spec in specs:
         host.register(spec.location)
+    if only_source is not None and only_source not in host.manager.sources:
+        known = ", ".join(host.manager.sources)
+        raise ConfigError(f"unknown event source '{only_source}' (known here: {known})")
     if falco_format:
         click.echo(falco_list(host, only_source), nl=False)
         return
