@@ -12,6 +12,7 @@ Errors, all on one line of stderr in one style (``falcoplug: error: <what>``), a
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 import sys
@@ -23,12 +24,18 @@ import click
 
 from .. import __version__
 from ..errors import FalcoplugError, PluginError
-from .check_cmd import check_command
-from .falco_cmd import falco_command
-from .fields_cmd import fields_command
-from .inspect_cmd import inspect_command
-from .rules_cmd import rules_group
-from .run_cmd import run_command
+
+# Subcommands are imported when used: `falcoplug run` does not pay for the checker, the SDK
+# builder or the Falco drop-in at start-up (module, attribute).
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "inspect": ("inspect_cmd", "inspect_command"),
+    "run": ("run_cmd", "run_command"),
+    "fields": ("fields_cmd", "fields_command"),
+    "rules": ("rules_cmd", "rules_group"),
+    "falco": ("falco_cmd", "falco_command"),
+    "check": ("check_cmd", "check_command"),
+    "build": ("build", "build_command"),
+}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -110,6 +117,20 @@ class _Group(click.Group):
             click.echo("falcoplug: interrupted", err=True)
             sys.exit(130)
 
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return self._command(name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *_COMMANDS})
+
+    def _command(self, name: str) -> click.Command | None:
+        command = self.commands.get(name)
+        if command is None and name in _COMMANDS:
+            module, attr = _COMMANDS[name]
+            command = getattr(importlib.import_module(f"{__package__}.{module}"), attr)
+            self.add_command(command, name)
+        return command
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         self._args = list(args)  # kept for the suggestions of an error
         return super().parse_args(ctx, self._hoist_verbose(args))
@@ -120,7 +141,7 @@ class _Group(click.Group):
         for i, arg in enumerate(args):
             if arg == "--":
                 return args
-            command = self.commands.get(arg)
+            command = self._command(arg)
             if command is None:
                 continue
             if _takes_verbose(command):
@@ -162,18 +183,3 @@ def main(verbose: int) -> None:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
-
-
-main.add_command(inspect_command)
-main.add_command(run_command)
-main.add_command(fields_command)
-main.add_command(rules_group)
-main.add_command(falco_command)
-main.add_command(check_command)
-
-try:  # the SDK's build command, when the SDK is installed alongside
-    from .build import build_command
-except ImportError:  # pragma: no cover - only while the SDK is being developed
-    build_command = None
-if build_command is not None:
-    main.add_command(build_command)
