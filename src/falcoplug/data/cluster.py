@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, FalcoplugError
 from ..framework.config import PluginSpec
 from ..pipeline import Pipeline, Rules, RuleSettings, Stats
 from ._deps import require
@@ -187,9 +187,15 @@ def run_on_cluster(job: Job, parts: Sequence[Partition], spec: str) -> Iterator[
     distributed = require("distributed")
     client, cluster = connect(spec)
     try:
-        futures = [client.submit(run_partition, job, part, pure=False) for part in parts]
+        futures = {client.submit(run_partition, job, part, pure=False): part for part in parts}
         for future in distributed.as_completed(futures):
-            yield future.result()
+            try:
+                yield future.result()
+            except FalcoplugError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a worker's failure, carried back by Dask
+                where = futures[future].input.describe()
+                raise FalcoplugError(f"partition {where} failed on the cluster: {type(exc).__name__}: {exc}") from None
     finally:
         client.close()
         if cluster is not None:
