@@ -172,7 +172,7 @@ def _run_cluster(run: TableRun) -> None:
         parts = [replace(parts[0], input=source)]
     job = Job(
         tuple(specs), rules=run.rules_paths, settings=run.settings, fields=run.fields or (), filter=run.condition,
-        json_lines=run.as_json and run.out is None,
+        json_lines=run.as_json and run.out is None, lines_only=run.out is None,
     )  # fmt: skip
     if not job.detects and not job.fields:
         with opened(specs, parts[0].input) as host:

@@ -41,6 +41,7 @@ class Job:
     fields: tuple[str, ...] = ()
     filter: str | None = None
     json_lines: bool = False  # keep each alert's Falco JSON line, to print it after the merge
+    lines_only: bool = False  # alerts only to print: their time and line, no typed output fields
 
     @property
     def detects(self) -> bool:
@@ -95,6 +96,8 @@ def _detect(job: Job, host: Any) -> tuple[Any, Counts]:
     pa = require("pyarrow")
     rules = Rules.load(host, job.rules, job.settings)
     pipeline = Pipeline(host, rules=rules)
+    if job.lines_only:
+        return _lines_table(job, host, pipeline), counts_of(pipeline.stats)
     gathered = AlertTable(output_field_infos(rules))
     lines: list[str] = []
     for alert in alerts(host, pipeline):
@@ -104,8 +107,25 @@ def _detect(job: Job, host: Any) -> tuple[Any, Counts]:
     table = gathered.table()
     if job.json_lines:
         table = table.append_column(JSON_COLUMN, pa.array(lines, pa.string()))
-    s = pipeline.stats
-    return table, counts_of(s)
+    return table, counts_of(pipeline.stats)
+
+
+def _lines_table(job: Job, host: Any, pipeline: Pipeline) -> Any:
+    """The alerts as the merge needs them to print: time and line (text, or JSON with --json)."""
+    pa = require("pyarrow")
+    times: list[int] = []
+    lines: list[str] = []
+    for batch in _batches_of(host, pipeline):
+        for alert in pipeline.alerts(batch, with_fields=job.json_lines):
+            times.append(alert.time_ns)
+            lines.append(alert.json_line() if job.json_lines else alert.text)
+    column = JSON_COLUMN if job.json_lines else "output"
+    return pa.table({"time": pa.array(times, pa.timestamp("ns", tz="UTC")), column: pa.array(lines, pa.string())})
+
+
+def _batches_of(host: Any, pipeline: Pipeline) -> Any:
+    pipeline.prepare()
+    return host.batches()
 
 
 def counts_of(stats: Stats) -> Counts:
