@@ -1,39 +1,25 @@
 """The compiled event loop: host batches from plugins that return one event per next_batch, the
-order of delivery around errors, a broken nevts, and signals while a plugin is blocked."""
+order of delivery around errors, rendering and extraction failures (misbehaving plugins:
+tests/hostile/test_plugins_loop.py)."""
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from cbuild import build_plugin
+from loop_support import CORES, open_loop, run
 
 from falcoplug.abi.ffi import fastpath
-from falcoplug.errors import EventError, PluginError
+from falcoplug.errors import PluginError
 from falcoplug.framework import Inspector
-
-CORES = [pytest.param({"FALCOPLUG_NO_FASTPATH": "0"}, id="compiled"), pytest.param({"FALCOPLUG_NO_FASTPATH": "1"}, id="abi")]
 
 
 @pytest.fixture(scope="module")
 def loop_lib() -> str:
     return str(build_plugin("loop_plugin"))
-
-
-def open_loop(lib: str, params: str) -> Inspector:
-    host = Inspector()
-    host.load(lib, "")
-    host.open("looptest", params)
-    return host
-
-
-def run(lib: str, params: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "falcoplug", "run", "-p", f"{lib}||{params}", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})})
 
 
 @pytest.mark.skipif(fastpath is None, reason="host batches are gathered by the compiled core")
@@ -57,45 +43,6 @@ def test_events_before_a_failure_are_delivered_first(loop_lib):
             seen.append(event.num)
     assert seen == [1, 2, 3, 4, 5]
     host.destroy()
-
-
-@pytest.mark.parametrize("env", CORES)
-def test_nevts_max_gives_the_reason(loop_lib, env):
-    result = run(loop_lib, "bad_nevts=1", "-o", "%loop.index", env=env)
-    assert result.returncode == 1
-    assert "malformed plugin event produced by plugin: 'looptest' (event 2 of the batch is NULL)" in result.stderr
-    if env["FALCOPLUG_NO_FASTPATH"] == "0":  # the compiled core hands out the events before the bad one
-        assert result.stdout.split() == ["0", "1"]
-
-
-def test_nevts_max_in_the_api(loop_lib):
-    host = open_loop(loop_lib, "bad_nevts=1")
-    with pytest.raises(EventError, match=r"event 2 of the batch is NULL"):
-        list(host.events())
-    host.destroy()
-
-
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_one_signal_ends_a_run_blocked_in_extract_fields(loop_lib, signum, tmp_path):
-    """loop.slow sleeps 300 ms per event (1000 events): one signal must end the run at once."""
-    command = [sys.executable, "-m", "falcoplug", "run", "-p", f"{loop_lib}||count=1000,batch=1", "-o", "%loop.slow",
-               "--summary"]  # fmt: skip
-    mark = tmp_path / "extracting"
-    env = {**os.environ, "LOOPTEST_MARK": str(mark)}
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        deadline = time.monotonic() + 30
-        while not mark.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.4)  # a few events into the extraction loop
-        proc.send_signal(signum)
-        start = time.monotonic()
-        out, err = proc.communicate(timeout=10)
-    finally:
-        proc.kill()
-    assert time.monotonic() - start < 3.0
-    assert proc.returncode == 0, err
-    assert "Events processed:" in err
 
 
 @pytest.mark.parametrize("star", ["*", ""], ids=["na", "require_all"])
@@ -125,23 +72,6 @@ def test_batch_rendering_is_the_per_event_rendering(star: str):
         assert texts[0][5].startswith("{6} 10 v5 v5       false 10.0.0.5 ")
     else:  # only events where ext.odd and ext.fail both have a value
         assert 0 < len(texts[0]) < 40 and not any("<NA>" in line for line in texts[0])
-
-
-def test_summary_counts_what_was_printed(loop_lib):
-    from falcoplug.pipeline import Stats
-
-    stats = Stats()
-    stats.events, stats.kept = 10, 10
-    mark = stats.mark()
-    stats.events, stats.kept, stats.alerts = 20, 15, 3
-    stats.by_rule["r"] += 3
-    stats.restore(mark)  # a batch interrupted before its lines were written
-    assert (stats.events, stats.kept, stats.alerts, stats.by_rule["r"]) == (10, 10, 0, 0)
-    result = run(loop_lib, "count=100,batch=3", "-q", "--summary")
-    assert "Events processed: 100 " in result.stderr
-    assert "Events matching the filter" not in result.stderr  # no -f: no such line
-    result = run(loop_lib, "count=100,batch=3", "-q", "--summary", "-f", "loop.index < 10")
-    assert "Events matching the filter: 10" in result.stderr
 
 
 @pytest.mark.parametrize("env", CORES)
