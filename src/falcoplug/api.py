@@ -110,3 +110,14 @@ STATE_INT_RANGES: dict[int, tuple[int, int]] = {
     StateType.UINT8: (0, (1 << 8) - 1), StateType.UINT16: (0, (1 << 16) - 1),
     StateType.UINT32: (0, (1 << 32) - 1), StateType.UINT64: (0, (1 << 64) - 1),
 }  # fmt: skip
+
+
+def state_zero_value(state_type: int) -> object:
+    """The value of a table field nobody wrote yet (libsinsp's default-constructed value)."""
+    if state_type == StateType.STRING:
+        return ""
+    if state_type == StateType.BOOL:
+        return False
+    if state_type == StateType.TABLE:
+        return None
+    return 0

@@ -11,23 +11,14 @@ events are merged into each host batch in C (:meth:`CAsyncQueue.merge`).
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Iterable
 from typing import Any
 
 from ..events import EventBatch
-from .ffi import fastpath, ffi
+from .ffi import fastpath, ffi, u64_buffer
 from .host import OwnerHandle
 
 _DROPS = {1: "async event ts too far in future", 2: "async event queue is full"}
-
-
-def _u64(values: Any) -> Any:
-    if isinstance(values, memoryview) and values.format == "Q":
-        return values
-    if isinstance(values, array) and values.typecode == "Q":
-        return values
-    return array("Q", values)
 
 
 def _utf8(name: str) -> bytes | None:
@@ -110,7 +101,7 @@ class CAsyncQueue:
         n = len(batch.offsets)
         self._last_ts[0] = last_ts
         data = ffi.from_buffer("uint8_t[]", batch.data) if n else ffi.NULL
-        offs = ffi.from_buffer("uint64_t[]", _u64(batch.offsets)) if n else ffi.NULL
+        offs = ffi.from_buffer("uint64_t[]", u64_buffer(batch.offsets)) if n else ffi.NULL
         taken = fastpath.fp_async_merge(self._q, data, offs, n, self._last_ts, self._out)
         if taken < 0:
             raise MemoryError("cannot merge async events")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-from array import array
 from enum import IntEnum
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -14,7 +13,7 @@ from ..events import EventBatch
 from ..framework import extraction_errors
 from . import host
 from .constants import UINT64_MAX, FieldType, Rc
-from .ffi import fastpath, ffi
+from .ffi import fastpath, ffi, u64_buffer
 
 if TYPE_CHECKING:
     from .loader import CPluginBackend
@@ -146,7 +145,7 @@ class CExtractor(Extractor):
         return None if parts is None else BatchRenderer(self, parts, require_all)
 
     def _run(self, batch: EventBatch, evtnums: Sequence[int], source: str | None, type_ok: bytes | None) -> ExtractStatus:
-        offsets, nums = _u64_buffer(batch.offsets), _u64_buffer(evtnums)
+        offsets, nums = u64_buffer(batch.offsets), u64_buffer(evtnums)
         out = self._values
         status = ExtractStatus(fastpath.fp_extract_batch(
             self.plugin._fn["extract_fields"], self.plugin._state, self._input,
@@ -391,10 +390,3 @@ def _kind(ftype: int) -> str:
     return "n"
 
 
-def _u64_buffer(values: Sequence[int]) -> Any:
-    """A buffer of u64 values: arrays and 'Q' memoryviews as they are, anything else copied."""
-    if isinstance(values, array) and values.typecode == "Q":
-        return values
-    if isinstance(values, memoryview) and values.format == "Q":
-        return values
-    return array("Q", values)

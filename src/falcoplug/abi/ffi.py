@@ -8,6 +8,8 @@ everything then runs in cffi's ABI mode, only slower.
 from __future__ import annotations
 
 import os
+from array import array
+from collections.abc import Sequence
 from typing import Any
 
 from cffi import FFI
@@ -39,3 +41,12 @@ else:
     except ImportError:
         ffi, dl = _abi_mode()
         fastpath = None
+
+
+def u64_buffer(values: Sequence[int]) -> Any:
+    """u64 values as a buffer C can read: arrays and 'Q' memoryviews as they are, anything else copied."""
+    if isinstance(values, array) and values.typecode == "Q":
+        return values
+    if isinstance(values, memoryview) and values.format == "Q":
+        return values
+    return array("Q", values)

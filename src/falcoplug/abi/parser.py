@@ -5,14 +5,13 @@
 from __future__ import annotations
 
 import struct
-from array import array
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..backend import Parser
 from ..events import EventBatch
 from . import host
-from .ffi import ffi
+from .ffi import ffi, u64_buffer
 from .tables.compiled import address, tffi, tlib, tptr
 
 if TYPE_CHECKING:
@@ -95,15 +94,6 @@ _SOURCES: dict[str, Any] = {}
 _TID = struct.Struct("<q")  # ss_plugin_event: ts (8 bytes), then tid
 
 
-def _u64(values: Sequence[int]) -> Any:
-    """A buffer of u64 values: arrays and 'Q' memoryviews as they are, anything else copied."""
-    if isinstance(values, array) and values.typecode == "Q":
-        return values
-    if isinstance(values, memoryview) and values.format == "Q":
-        return values
-    return array("Q", values)
-
-
 def parse_compiled(
     batch: EventBatch,
     first_num: int,
@@ -134,7 +124,7 @@ def parse_compiled(
     evtsrc = _SOURCES.get(source)
     if evtsrc is None:
         evtsrc = _SOURCES[source] = tffi.new("char[]", source.encode())
-    offsets = _u64(batch.offsets)
+    offsets = u64_buffer(batch.offsets)
     # The C borrows both: they stay referenced here for the whole call.
     entries = threads._entries if threads is not None else None
     ensure = threads.ensure if threads is not None else None

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import struct
-from array import array
 from collections.abc import Sequence
 from typing import Any
 
 from ..events import PPME_ASYNCEVENT_E, PPME_PLUGINEVENT_E
-from .ffi import fastpath, ffi
+from .ffi import fastpath, ffi, u64_buffer
 
 _TYPE = struct.Struct("<H")
 _U32 = struct.Struct("<I")
-
-
-def _u64(values: Sequence[int]) -> Any:
-    if isinstance(values, array) and values.typecode == "Q":
-        return values
-    if isinstance(values, memoryview) and values.format == "Q":
-        return values
-    return array("Q", values)
 
 
 def uniform_source_key(data: Any, offsets: Sequence[int]) -> tuple[int, int] | None:
@@ -30,7 +21,7 @@ def uniform_source_key(data: Any, offsets: Sequence[int]) -> tuple[int, int] | N
         return None
     if fastpath is not None:
         out_type, out_id = ffi.new("uint16_t*"), ffi.new("uint32_t*")
-        buf, offs = ffi.from_buffer("uint8_t[]", data), ffi.from_buffer("uint64_t[]", _u64(offsets))
+        buf, offs = ffi.from_buffer("uint8_t[]", data), ffi.from_buffer("uint64_t[]", u64_buffer(offsets))
         if fastpath.fp_uniform_source(buf, offs, n, out_type, out_id):
             return int(out_type[0]), int(out_id[0])
         return None
@@ -54,6 +45,6 @@ def event_tids(data: Any, offsets: Sequence[int]) -> set[int]:
         unpack = _TID.unpack_from
         return {unpack(data, off + 8)[0] for off in offsets} - {-1}
     out = ffi.new("int64_t[]", n)
-    buf, offs = ffi.from_buffer("uint8_t[]", data), ffi.from_buffer("uint64_t[]", _u64(offsets))
+    buf, offs = ffi.from_buffer("uint8_t[]", data), ffi.from_buffer("uint64_t[]", u64_buffer(offsets))
     count = fastpath.fp_event_tids(buf, offs, n, out)
     return set(ffi.unpack(out, count))

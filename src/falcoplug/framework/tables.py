@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..api import STATE_INT_RANGES, STATE_TYPE_NAMES, StateType
+from ..api import STATE_INT_RANGES, STATE_TYPE_NAMES, StateType, state_zero_value
 from ..backend import FieldDescr, StateTable, TableError, check_dynamic_field, check_table_field
 
 # The interface every table implements, the host's and the plugins' (see ``backend.StateTable``).
@@ -42,17 +42,6 @@ def type_name(state_type: int) -> str:
         return TYPE_NAMES[state_type]
     except KeyError:
         raise TableError(f"can't convert plugin state type to typeinfo: {int(state_type)}") from None
-
-
-def zero_value(state_type: int) -> Any:
-    """The value of a field nobody wrote yet."""
-    if state_type == ST.STRING:
-        return ""
-    if state_type == ST.BOOL:
-        return False
-    if state_type == ST.TABLE:
-        return None
-    return 0
 
 
 def check_value(state_type: int, value: Any) -> Any:
@@ -110,7 +99,7 @@ class Field:
         self.schema = schema
         self.dynamic = dynamic
         self.read_only = read_only
-        self.default = zero_value(type) if default is None else default
+        self.default = state_zero_value(type) if default is None else default
         self.sub = sub
         self._c: Any = None  # reserved for the C adapter (the field's pointer)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, TYPE_CHECKING, TypeVar
 
 from ...api import STATE_INT_RANGES, STATE_TYPE_NAMES, StateType
+from ...api import state_zero_value as zero_value  # noqa: F401 - re-exported to the table modules
 from ...backend import TableError
 if TYPE_CHECKING:
     from .accessed import TableFields
@@ -58,16 +59,6 @@ INT_RANGES = STATE_INT_RANGES
 
 def type_name(state_type: int) -> str:
     return TYPE_NAMES.get(state_type, str(state_type))
-
-
-def zero_value(state_type: int) -> Any:
-    if state_type == ST.STRING:
-        return ""
-    if state_type == ST.BOOL:
-        return False
-    if state_type == ST.TABLE:
-        return None
-    return 0
 
 
 def check_value(state_type: int, value: Any, what: str) -> Any:
