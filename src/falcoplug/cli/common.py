@@ -130,22 +130,10 @@ def rule_settings(config: FalcoConfig | None, *, json_output: bool = False, prio
 
 
 def _append_output(entry: object) -> AppendOutput:
-    if not isinstance(entry, dict):
-        raise ConfigError("append_output entries must be mappings")
-    match = entry.get("match") or {}
-    fields: list[tuple[str, str, bool]] = []
-    for item in entry.get("extra_fields") or []:
-        if isinstance(item, str):
-            fields.append((item, "%" + item, True))
-        elif isinstance(item, dict):
-            fields += [(str(k), str(v), False) for k, v in item.items()]
-    return AppendOutput(
-        source=match.get("source"),
-        tags=frozenset(match.get("tags") or ()),
-        rule=match.get("rule"),
-        extra_output=str(entry.get("extra_output") or ""),
-        extra_fields=tuple(fields),
-    )
+    try:
+        return AppendOutput.from_entry(entry)
+    except TypeError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def rules_paths(cli_paths: Sequence[str], config: FalcoConfig | None) -> list[str]:

@@ -277,23 +277,10 @@ class FalcoConfig:
 
 
 def _append_output(entry: Any, config: FalcoConfig) -> AppendOutput:
-    if not isinstance(entry, dict):
-        raise config._bad("append_output")
-    match = entry.get("match") or {}
-    fields: list[tuple[str, str, bool]] = []
-    for item in entry.get("extra_fields") or []:
-        if isinstance(item, str):
-            fields.append((item, "%" + item, True))
-        elif isinstance(item, dict):
-            fields += [(str(k), str(v), False) for k, v in item.items()]
-    tags = match.get("tags") or ()
-    return AppendOutput(
-        source=match.get("source"),
-        tags=frozenset([tags] if isinstance(tags, str) else tags),
-        rule=match.get("rule"),
-        extra_output=str(entry.get("extra_output") or ""),
-        extra_fields=tuple(fields),
-    )
+    try:
+        return AppendOutput.from_entry(entry)
+    except TypeError:
+        raise config._bad("append_output") from None
 
 
 def _include_config_files(doc: dict[str, Any]) -> list[tuple[str, str]]:

@@ -56,6 +56,28 @@ class AppendOutput:
     extra_output: str = ""
     extra_fields: tuple[tuple[str, str, bool], ...] = ()  # (key, format, raw)
 
+    @classmethod
+    def from_entry(cls, entry: object) -> AppendOutput:
+        """An entry as falco.yaml writes it (``match``, ``extra_output``, ``extra_fields``);
+        :class:`TypeError` when it is not a mapping (each caller words that error its own way)."""
+        if not isinstance(entry, dict):
+            raise TypeError("append_output entries must be mappings")
+        match = entry.get("match") or {}
+        fields: list[tuple[str, str, bool]] = []
+        for item in entry.get("extra_fields") or []:
+            if isinstance(item, str):
+                fields.append((item, "%" + item, True))
+            elif isinstance(item, dict):
+                fields += [(str(k), str(v), False) for k, v in item.items()]
+        tags = match.get("tags") or ()
+        return cls(
+            source=match.get("source"),
+            tags=frozenset([tags] if isinstance(tags, str) else tags),
+            rule=match.get("rule"),
+            extra_output=str(entry.get("extra_output") or ""),
+            extra_fields=tuple(fields),
+        )
+
     def matches(self, rule: RuleInfo) -> bool:
         return (
             (not self.source or self.source == rule.source)
