@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import click

@@ -15,7 +15,6 @@ import click
 from ..abi.loop import watch_signals
 from ..errors import ConfigError, stop_signal
 from ..filter import FilterError
-from ..events import EventBatch
 from ..framework import extraction_errors
 from ..framework.capture_io import Recorder
 from ..framework.config import PluginSpec
@@ -48,12 +47,6 @@ def progress_bar(label: str, read: Callable[[], tuple[float, str | None]], enabl
             bar.update(task, completed=pct, description=text or label)
 
         yield update
-
-
-def head(batch: SourcedBatch, n: int) -> SourcedBatch:
-    """The first ``n`` events of a batch."""
-    events = EventBatch(batch.events.data, batch.events.offsets[:n])
-    return SourcedBatch(events, batch.first_num, batch.source, batch.host)
 
 
 @dataclass
@@ -236,7 +229,7 @@ def _pump(host: Inspector, batches: Iterator[SourcedBatch], pipeline: Pipeline, 
     count_matches = pipeline.condition is not None and pipeline.rules is None
     for batch in batches:
         if opts.max_events is not None and not count_matches and count + len(batch) > opts.max_events:
-            batch = head(batch, opts.max_events - count)
+            batch = batch.head(opts.max_events - count)
         if recorder is not None:
             recorder.write(batch)
         if opts.quiet and pipeline.rules is None:  # nothing to print: the condition only, if any

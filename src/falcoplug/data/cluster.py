@@ -115,17 +115,11 @@ def _lines_table(job: Job, host: Any, pipeline: Pipeline) -> Any:
     pa = require("pyarrow")
     times: list[int] = []
     lines: list[str] = []
-    for batch in _batches_of(host, pipeline):
-        for alert in pipeline.alerts(batch, with_fields=job.json_lines):
-            times.append(alert.time_ns)
-            lines.append(alert.json_line() if job.json_lines else alert.text)
+    for alert in alerts(host, pipeline, with_fields=job.json_lines):
+        times.append(alert.time_ns)
+        lines.append(alert.json_line() if job.json_lines else alert.text)
     column = JSON_COLUMN if job.json_lines else "output"
     return pa.table({"time": pa.array(times, pa.timestamp("ns", tz="UTC")), column: pa.array(lines, pa.string())})
-
-
-def _batches_of(host: Any, pipeline: Pipeline) -> Any:
-    pipeline.prepare()
-    return host.batches()
 
 
 def counts_of(stats: Stats) -> Counts:

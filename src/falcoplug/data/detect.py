@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..filter import ast
-from ..filter.fields import FT_ABSTIME, FT_STRING, FieldInfo
+from ..filter.fields import FT_STRING, FieldInfo
 from ..framework.inspector import Inspector
 from ..pipeline import Pipeline, Rules, RuleSettings
 from ..rules.alerts import Alert
@@ -91,11 +91,12 @@ class AlertTable:
         return pa.Table.from_arrays(arrays, schema=self.schema())
 
 
-def alerts(host: Inspector, pipeline: Pipeline) -> Iterator[Alert]:
-    """The alerts of an open inspector's events, in event order (``pipeline.stats`` counts them)."""
+def alerts(host: Inspector, pipeline: Pipeline, *, with_fields: bool = True) -> Iterator[Alert]:
+    """The alerts of an open inspector's events, in event order (``pipeline.stats`` counts them);
+    ``with_fields=False`` leaves their ``output_fields`` out."""
     pipeline.prepare()
     for batch in host.batches():
-        yield from pipeline.alerts(batch)
+        yield from pipeline.alerts(batch, with_fields=with_fields)
 
 
 def detect(

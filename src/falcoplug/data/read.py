@@ -12,7 +12,6 @@ import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ..events import EventBatch
 from ..filter import CompiledFilter, FilterError, compile_filter
 from ..framework.fields import split_field_ref
 from ..framework.inspector import FieldPlan, Inspector, SourcedBatch
@@ -119,7 +118,7 @@ def _batches(builder: ColumnBuilder, batch_size: int, limit: int | None) -> Iter
     rows = seen = 0
     for batch in builder.host.batches():
         if limit is not None and seen + len(batch) > limit:
-            batch = _head(batch, limit - seen)
+            batch = batch.head(limit - seen)
         seen += len(batch)
         for acc, column in zip(pending, builder.columns(batch)):
             acc.extend(column)
@@ -132,11 +131,6 @@ def _batches(builder: ColumnBuilder, batch_size: int, limit: int | None) -> Iter
             break
     if rows:
         yield builder.record_batch(pending)
-
-
-def _head(batch: SourcedBatch, n: int) -> SourcedBatch:
-    events = EventBatch(batch.events.data, batch.events.offsets[:n])
-    return SourcedBatch(events, batch.first_num, batch.source, batch.host)
 
 
 def read(

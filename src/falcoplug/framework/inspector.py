@@ -81,6 +81,10 @@ class SourcedBatch:
         for i, off in enumerate(self.events.offsets):
             yield Event(data, off, num + i, source, host)
 
+    def head(self, n: int) -> SourcedBatch:
+        """The first ``n`` events of the batch (``-n``: a run that stops inside a batch)."""
+        return SourcedBatch(EventBatch(self.events.data, self.events.offsets[:n]), self.first_num, self.source, self.host)
+
     def singles(self) -> Iterator[SourcedBatch]:
         """The batch cut into one-event batches."""
         data, offsets = self.events.data, self.events.offsets
