@@ -10,8 +10,6 @@ from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import Any
 
-import jsonschema
-
 from ..abi.constants import API_VERSION, API_VERSION_STR, Capability, LogSeverity, Rc, SchemaType
 from ..backend import HostOwner, Metric, Parser, PluginBackend
 from ..errors import ConfigError, PluginError, PluginLoadError
@@ -264,6 +262,8 @@ class Plugin:
             doc = json.loads(config)
         except _JSON_ERRORS:
             raise ConfigError(f"error in plugin {self.name}: init config is not a valid json") from None
+        import jsonschema  # only plugins with a schema pay for it (a tenth of falcoplug's start-up)
+
         validator_cls = jsonschema.validators.validator_for(schema_doc, default=jsonschema.Draft7Validator)
         try:
             validator_cls.check_schema(schema_doc)

@@ -22,8 +22,6 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Final, Literal
 
-import jsonschema
-
 from ..errors import ConfigError
 from .fieldtypes import _is_union, strip_optional
 
@@ -184,6 +182,8 @@ def _convert(hint: Any, value: Any, path: str, warn: Warn | None) -> Any:
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
         return _build_dataclass(hint, value, path, warn)
     if _is_union(hint):
+        import jsonschema  # imported when used: a run of C plugins never needs it
+
         for alt in args:
             try:
                 jsonschema.validate(value, schema_of(alt))
@@ -228,6 +228,8 @@ class ConfigModel:
         self.kind = _kind(hint)
         self._schema: dict[str, Any] | None = None
         if self.kind == "dataclass":
+            import jsonschema
+
             self._schema = {"$schema": SCHEMA_DIALECT, **schema_of(hint)}
             self._validator = jsonschema.Draft7Validator(self._schema)
         elif self.kind == "pydantic":
@@ -253,7 +255,9 @@ class ConfigModel:
             if not isinstance(doc, dict):
                 raise self._error(plugin, "expected a JSON object")
             return doc
-        error = jsonschema.exceptions.best_match(self._validator.iter_errors(doc))
+        from jsonschema.exceptions import best_match
+
+        error = best_match(self._validator.iter_errors(doc))
         if error is not None:
             where = ".".join(str(p) for p in error.absolute_path)
             raise self._error(plugin, f"{where}: {error.message}" if where else error.message)
