@@ -21,6 +21,7 @@ from .loop import SourceLoop
 from .parser import CParser
 from .constants import MetricValueType, Rc
 from .ffi import RTLD_LOCAL, RTLD_NOW, dl, ffi
+from .golang import direct_extraction
 
 
 class CPluginBackend(PluginBackend):
@@ -29,7 +30,10 @@ class CPluginBackend(PluginBackend):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.location = os.fspath(path)
         dlerror = dl.dlerror  # looked up first: in ABI mode, a lazy lookup after dlopen clears its message
-        self._handle = dl.dlopen(self.location.encode(), RTLD_NOW | RTLD_LOCAL)
+        with direct_extraction(self.location):
+            self._handle = dl.dlopen(self.location.encode(), RTLD_NOW | RTLD_LOCAL)
+            if self._handle != ffi.NULL:
+                _wait_for_go_runtime(self._handle)
         if self._handle == ffi.NULL:
             err = dlerror()
             reason = ffi.string(err).decode("utf-8", "replace") if err != ffi.NULL else "unknown error"
@@ -291,6 +295,14 @@ class CPluginBackend(PluginBackend):
         if self._handle != ffi.NULL:
             dl.dlclose(self._handle)
             self._handle = ffi.NULL
+
+
+def _wait_for_go_runtime(handle: Any) -> None:
+    """A Go library starts its runtime in a thread of its own: wait for it (what every exported Go
+    function does first), so that it has read its CPUs before :func:`direct_extraction` ends."""
+    wait = dl.dlsym(handle, b"_cgo_wait_runtime_init_done")
+    if wait != ffi.NULL:
+        ffi.cast("uintptr_t(*)(void)", wait)()
 
 
 class _Instance:
