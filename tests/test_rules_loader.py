@@ -721,3 +721,50 @@ def test_a_rules_folder_gives_its_yaml_files_by_name(tmp_path):
     (tmp_path / "sub.yaml").mkdir()
     assert expand_paths([tmp_path]) == [str(tmp_path / "a.yml"), str(tmp_path / "b.yaml")]
     assert expand_paths([tmp_path / "notes.txt"]) == [str(tmp_path / "notes.txt")]  # a file named: read
+
+
+# -- the YAML composer: libyaml where it is, PyYAML's own for errors -------------------------------
+
+
+def _node_tree(node: Any) -> list[tuple[Any, ...]]:
+    import yaml
+
+    out, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        out.append((type(n).__name__, n.tag, n.start_mark.index, n.start_mark.line, n.start_mark.column,
+                    n.end_mark.line, n.end_mark.column, n.value if isinstance(n, yaml.ScalarNode) else None))  # fmt: skip
+        if isinstance(n, yaml.MappingNode):
+            stack += [x for pair in reversed(n.value) for x in reversed(pair)]
+        elif isinstance(n, yaml.SequenceNode):
+            stack += reversed(n.value)
+    return out
+
+
+def test_libyaml_and_pyyaml_compose_the_same_nodes() -> None:
+    import glob
+
+    import yaml
+
+    from falcoplug.rules import yamlnodes
+
+    if yamlnodes._FAST_LOADER is None:
+        pytest.skip("PyYAML has no libyaml 0.2.5+ here")
+    files = glob.glob(str(yamlnodes.__file__).rsplit("/rules/", 1)[0] + "/plugins/data/rules/*.yaml")
+    texts = [open(f, encoding="utf-8").read() for f in files]
+    texts.append("- rule: é ü 日本\n  desc: \"h\\u00e9 ☃\"\n  condition: >\n    a and b\n  x: [1, {a: 3}]\n  y: |\n    é\n")
+    assert files
+    for text in texts:
+        fast = [d.node for d in yamlnodes.load_documents(text) if d is not None]
+        slow = list(yaml.compose_all(text, Loader=yamlnodes._DepthLimitedLoader))
+        assert [_node_tree(d) for d in fast] == [_node_tree(d) for d in slow]
+
+
+def test_a_yaml_error_is_worded_by_pyyaml_with_its_place() -> None:
+    from falcoplug.rules.yamlnodes import YamlParseError, load_documents
+
+    with pytest.raises(YamlParseError) as info:
+        load_documents("- rule: a\n  desc: [unclosed\n")
+    assert info.value.mark is not None and info.value.mark.line >= 1
+    with pytest.raises(YamlParseError, match="nesting deeper than 1000 levels"):
+        load_documents("[" * 1200 + "]" * 1200)
