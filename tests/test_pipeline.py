@@ -166,3 +166,40 @@ def test_a_mixed_capture_prints_missing_fields_as_na(libs, tmp_path):
     assert only.stdout.splitlines() == ["2"]
     bad = invoke("run", "-R", str(path), "-p", src, "-o", "%evt.num %nope.field")
     assert bad.exit_code == 1 and "nope.field" in bad.stderr
+
+
+JSON_FORMATS = [
+    "*%evt.num %ext.u64 %ext.str %ext.rel %ext.abs %ext.bool %ext.ip4 %ext.ip6 %ext.net %ext.list.u64 %ext.list.str "
+    "%ext.list.empty %ext.list.ip %ext.key[a] %ext.idx[2] %ext.opt %ext.odd %test.value %test.str %evt.source",
+    "%evt.num %ext.odd %ext.str %ext.odd",  # no '*': events without ext.odd print nothing; a key printed twice
+    "*%ext.str literal text %evt.pluginname",
+]
+
+
+@pytest.mark.parametrize("fmt", JSON_FORMATS)
+def test_json_lines_of_a_batch_are_those_of_each_event(libs, fmt):
+    """``--json`` over C plugins' fields renders whole columns; every line is the one the
+    per-event path (``OutputFormat.json_line``) gives."""
+    from falcoplug.filter.format import json_object
+
+    src, ext = libs
+    host = Inspector()
+    host.load(src, "{}")
+    host.load(ext)
+    host.open("testsrc", "count=12,batch=5")
+    pipeline = Pipeline(host, output_format=fmt, as_json=True)
+    batches = list(host.batches())
+    columnar = [line for batch in batches for line in pipeline.outputs(batch)]
+    state = pipeline._state(batches[0].source)
+    assert state.render is not None, "the columnar path was not taken"
+    output = state.output
+    per_event = []
+    for batch in batches:
+        values = state.groups.values(batch)
+        for i in range(len(batch)):
+            fields = output.json_line(values.at(i))
+            per_event.append(None if fields is None else json_object(fields))
+    assert columnar == per_event
+    assert any(line is not None for line in columnar)
+    if not fmt.startswith("*"):
+        assert None in columnar  # ext.odd is missing on even events

@@ -14,7 +14,6 @@ events::
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections import Counter
@@ -25,6 +24,7 @@ from typing import Any
 
 from .errors import FalcoplugError
 from .filter import CompiledFilter, FilterError, OutputFormat, compile_filter, compile_format
+from .filter.format import json_object
 from .framework import extraction_errors
 from .framework.extraction_errors import ExtractionErrors
 from .framework.inspector import FieldPlan, Inspector, SourcedBatch
@@ -275,7 +275,9 @@ class Pipeline:
         fields = list(condition.fields) if condition is not None else []
         if any(isinstance(f, PluginField) and not f.plugin.backend.prefers_batch_extraction for f in fields):
             return
-        render = output.column_renderer() if output is not None and not self.as_json else None
+        render = None
+        if output is not None:
+            render = output.json_column_renderer() if self.as_json else output.column_renderer()
         if render is not None and any(isinstance(f, MissingField) for f in output.fields):  # type: ignore[union-attr]
             render = None  # a field another source lacks: the per-event path renders it (no value)
         if render is not None:
@@ -392,10 +394,6 @@ class Pipeline:
                 wanted = [list(compress(col, kept)) for col in wanted]
             return state.render(wanted)
         if self.as_json:
-            return [_json_text(output.json_line(v)) for v in self._matching(batch)]
+            return [None if (fields := output.json_line(v)) is None else json_object(fields) for v in self._matching(batch)]
         return [output.line(v) for v in self._matching(batch)]
-
-
-def _json_text(fields: dict[str, Any] | None) -> str | None:
-    return None if fields is None else json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
 

@@ -10,10 +10,13 @@ formatter returns false for it (:meth:`OutputFormat.line`, ``falcoplug run -o``)
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from . import ast
 from .compiler import CompiledOperand, compile_operand
@@ -106,6 +109,38 @@ class OutputFormat:
 
         return render
 
+    def json_column_renderer(self) -> Callable[[Sequence[Sequence[Any]]], list[str | None]] | None:
+        """As :meth:`column_renderer`, for ``--json``: the text of :meth:`json_line` for every row
+        (``None`` for formats with transformers, and with the time-string fields that JSON writes
+        as the event's timestamp)."""
+        index = {id(f): i for i, f in enumerate(self.fields)}
+        columns: dict[str, tuple[int, FieldInfo]] = {}  # a key printed twice keeps its last value, as a dict
+        for token in self.tokens:
+            op, info = token.operand, token.info
+            if op is None:
+                continue
+            if not isinstance(op.node, ast.Field) or len(op.fields) != 1 or info is None:
+                return None
+            if info.owner == "evt" and info.name in JSON_TIMESTAMP_FIELDS:
+                return None
+            columns[op.text] = (index[id(op.fields[0])], info)
+        keys = list(columns)
+        printed = sorted({i for i, _ in columns.values()} | {index[id(t.operand.fields[0])] for t in self.tokens if t.operand})
+        require_all = self.require_all
+
+        def render(values: Sequence[Sequence[Any]]) -> list[str | None]:
+            n = len(values[0]) if values else 0
+            cells = [[render_json(info, v) for v in values[i]] for i, info in columns.values()]
+            lines: list[str | None] = [json_object(dict(zip(keys, row))) for row in zip(*cells)] if cells else ["{}"] * n
+            if require_all:
+                for i in printed:
+                    for row, value in enumerate(values[i]):
+                        if value is None:
+                            lines[row] = None
+            return lines
+
+        return render
+
     def render(self, getter: Callable[[Any], Any]) -> str:
         return self._render(getter)
 
@@ -149,6 +184,15 @@ class OutputFormat:
             for name, bf in op.raw_fields:
                 out[name] = render_json(bf.info, getter(bf))
         return out
+
+
+def json_object(fields: dict[str, Any]) -> str:
+    """One compact JSON object, non-ASCII text as it is (orjson; the standard library for what
+    orjson refuses: integers beyond 64 bits, lone surrogates)."""
+    try:
+        return orjson.dumps(fields).decode()
+    except TypeError:
+        return json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
 
 
 def compile_format(
