@@ -183,10 +183,10 @@ def _run_cluster(run: TableRun) -> None:
         write_table(table.drop_columns([c for c in (JSON_COLUMN, TIME_COLUMN) if c in table.column_names]), run.out)
     elif not run.quiet:
         column = JSON_COLUMN if run.as_json else "output"
-        out = sys.stdout
-        for line in table.column(column).to_pylist():
-            out.write(line + "\n")
-        out.flush()
+        lines = table.column(column).to_pylist()
+        if lines:  # one write: 100k lines written one by one cost 0.1 s
+            sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
     _summary(run, counts, time.perf_counter() - started, default=bool(run.rules_paths))
 
 

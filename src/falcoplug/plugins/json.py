@@ -33,8 +33,8 @@ Where the Python port differs, and why:
 
 The helpers (:func:`parse`, :func:`document`, :func:`compact`, :func:`pointer`, :func:`indent`)
 are shared by the bundled plugins: :func:`document` decodes an event's JSON once for all the
-fields of all of them (it keeps the last payload's document only: keeping the documents of a
-whole batch alive costs more in memory traffic and garbage collection than parsing again).
+fields of all of them (a bounded cache keyed by the payload, about a host batch of documents:
+the host extracts a batch plugin by plugin).
 """
 
 from __future__ import annotations
@@ -105,26 +105,58 @@ def parse(data: bytes | str) -> Any:
         raise ValueError("too big depth for the nested JSON") from None
 
 
-# The last payload decoded and its document, as one tuple so that threads always see a matching pair.
+# The documents of recent payloads. The host extracts a whole batch for one plugin, then the same
+# batch for the next (k8saudit, then json), so a cache of the last payload alone misses every time
+# and each event was parsed once per plugin. Keyed by the payload's bytes (equal bytes: the same
+# document, whichever plugin or batch asks), emptied when it holds _CACHE_ENTRIES documents or
+# _CACHE_BYTES of payloads, so memory stays bounded by about a host batch. Threads: dict get, set
+# and clear are atomic under the GIL; a race only parses a payload twice. Callers must not change
+# a document they get (they are shared).
+_CACHE_ENTRIES: Final = 1024
+_CACHE_BYTES: Final = 32 << 20
+_docs: dict[bytes, Any] = {}
+_docs_bytes = 0
+# The last payload asked for and its document, as one tuple so that threads always see a matching
+# pair: the fields of one event pass the same payload object, found here without hashing it.
 _last: tuple[bytes, Any] = (b"\0", INVALID)
+
+
+def _decode(payload: bytes) -> Any:
+    if payload[:1] not in (b"{", b"["):
+        return INVALID
+    try:
+        return parse(payload)
+    except ValueError:
+        return INVALID
 
 
 def document(payload: bytes) -> Any:
     """The parsed JSON of an event's data, or :data:`INVALID` when it does not start with ``{`` or
-    ``[`` or does not parse (cached: the fields of one event parse it once between them)."""
-    global _last
+    ``[`` or does not parse (cached: the fields of all plugins parse an event once between them)."""
+    global _last, _docs_bytes
     last = _last
-    if payload is last[0] or payload == last[0]:
+    if payload is last[0]:
         return last[1]
-    if payload[:1] not in (b"{", b"["):
-        doc = INVALID
-    else:
-        try:
-            doc = parse(payload)
-        except ValueError:
-            doc = INVALID
+    doc = _docs.get(payload, MISSING)
+    if doc is MISSING:
+        doc = _decode(payload)
+        size = len(payload)
+        if len(_docs) >= _CACHE_ENTRIES or _docs_bytes + size > _CACHE_BYTES:
+            _docs.clear()
+            _docs_bytes = 0
+        if size <= _CACHE_BYTES:
+            _docs[payload] = doc
+            _docs_bytes += size
     _last = (payload, doc)
     return doc
+
+
+def clear_cache() -> None:
+    """Forget every cached document (tests; a host that wants the memory back)."""
+    global _last, _docs_bytes
+    _docs.clear()
+    _docs_bytes = 0
+    _last = (b"\0", INVALID)
 
 
 # -- writing values as text ------------------------------------------------------------------------------
