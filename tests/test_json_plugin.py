@@ -205,3 +205,15 @@ def test_surrogate_escapes_and_deep_nesting_read_as_fastjson_reads_them():
     assert rows[0][:5] == ["x\\ud800y", "\U0001f600", "\ufffd", "\\ud800", "\\udc00"]
     assert all(isinstance(v, str) and v.encode() for v in rows[0][:5])  # every value can be written
     assert rows[1] == [None] * 6  # nested deeper than Python's parser can go: not JSON, no traceback
+
+
+def test_document_of_a_reused_buffer_follows_its_content() -> None:
+    """A replay hands the plugins views into one reused buffer: the cache must key on the bytes."""
+    from falcoplug.plugins import json as jp
+
+    buffer = bytearray(b'{"a":"one"}')
+    view = memoryview(buffer)
+    assert jp.document(view) == {"a": "one"}
+    buffer[6:9] = b"two"
+    assert jp.document(view) == {"a": "two"}
+    assert jp.document(b'{"a":"one"}') == {"a": "one"}

@@ -134,6 +134,8 @@ def document(payload: bytes) -> Any:
     """The parsed JSON of an event's data, or :data:`INVALID` when it does not start with ``{`` or
     ``[`` or does not parse (cached: the fields of all plugins parse an event once between them)."""
     global _last, _docs_bytes
+    if type(payload) is not bytes:  # a view into a reused buffer (replays): its bytes, to key on
+        payload = bytes(payload)
     last = _last
     if payload is last[0]:
         return last[1]
