@@ -6,6 +6,7 @@ import ipaddress
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from cbuild import build_plugin
 pa = pytest.importorskip("pyarrow", reason="the arrow extra is not installed")
 
 from falcoplug.data import MissingExtraError, detect, parse_ip, read, read_table, require, split_input  # noqa: E402
-from falcoplug.data.cluster import Job, merge, run_here, run_on_cluster  # noqa: E402
+from falcoplug.data.cluster import Job, PartitionFailed, groups_of, merge, run_group, run_here, run_on_cluster  # noqa: E402
 from falcoplug.framework.config import PluginSpec  # noqa: E402
 
 import falcoplug.plugins  # noqa: E402
@@ -232,6 +233,30 @@ def test_the_cluster_gives_the_alerts_of_one_process_in_event_time_order(tmp_pat
     times = on_cluster.column("time").cast(pa.int64()).to_pylist()
     assert times == sorted(times)
     assert counts.events == 4 * 3 * EVENTS and counts.alerts == single.num_rows
+
+
+def test_groups_balance_the_partitions_by_size_and_keep_the_input_order(tmp_path):
+    for name, size in [("a", 50), ("b", 10), ("c", 40), ("d", 20), ("e", 30)]:
+        (tmp_path / f"{name}.json").write_bytes(b"x" * size)
+    groups = groups_of(split_input(open_params=str(tmp_path)), 2)
+    names = [[Path(p.input.open_params).stem for p in group] for group in groups]
+    assert names == [["a", "b", "d"], ["c", "e"]]  # 80 and 70 bytes, each in the input's order
+    assert len(groups_of(split_input(open_params=str(tmp_path)), 9)) == 5
+
+
+def test_a_group_in_one_inspector_gives_what_each_partition_gives_alone(tmp_path):
+    archive = _archive(tmp_path, files=3, copies=1)
+    job = Job((PluginSpec("k8saudit"), PluginSpec("json")), rules=(str(RULES),), json_lines=True)
+    parts = split_input(open_params=str(archive))
+    shared = run_group(job, parts)  # stateless plugins: one inspector, the rules compiled once
+    alone = list(run_here(job, parts))
+    assert [r.index for r in shared] == [r.index for r in alone]
+    for together, single in zip(shared, alone):
+        assert together.table.num_rows > 0 and together.table.equals(single.table)
+        assert together.counts == single.counts
+    missing = replace(parts[1], input=replace(parts[1].input, open_params=str(archive / "gone.jsonl")))
+    with pytest.raises(PartitionFailed, match="gone.jsonl"):
+        run_group(job, [parts[0], missing])
 
 
 def test_cli_cluster_prints_the_same_alerts_as_one_process(tmp_path, scheduler):

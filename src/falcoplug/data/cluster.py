@@ -26,10 +26,9 @@ from ..framework.inspector import Inspector
 from ..pipeline import Pipeline, Rules, RuleSettings, Stats
 from ._deps import require
 from .detect import AlertTable, alerts, output_field_infos
-from .partition import Partition
+from .partition import Partition, keeps_state
 from .read import ColumnBuilder
-from .session import _input as input_plugin
-from .session import opened, with_input
+from .session import open_input, opened
 
 TIME_COLUMN = "__ts"
 GROUPS_PER_WORKER = 2  # a slow worker (a busy core) then waits for less than half its share
@@ -107,7 +106,7 @@ def run_group(job: Job, parts: Sequence[Partition]) -> list[PartitionResult]:
         host = Inspector()
         try:
             plugins = [host.register(spec.location) for spec in job.specs]
-            if not any(p.has_parsing or p.has_async or p.has_capture_listening for p in plugins):
+            if not any(keeps_state(p) for p in plugins):
                 for spec, plugin in zip(job.specs, plugins):
                     plugin.init(spec.init_config)
                 return _shared(job, host, plugins, parts)
@@ -133,14 +132,9 @@ def _shared(job: Job, host: Inspector, plugins: Sequence[Any], parts: Sequence[P
     for part in parts:
         started = time.perf_counter()
         try:
-            if part.input.capture is not None:
-                if not os.path.exists(part.input.capture):
-                    raise ConfigError(f"capture {part.input.capture}: file does not exist")
-                host.open_capture(part.input.capture)
-            else:
-                specs = with_input(job.specs, part.input.open_params)
-                host.open(*input_plugin(list(zip(specs, plugins))))
-            rules = rules or Rules.load(host, job.rules, job.settings)
+            open_input(host, list(zip(job.specs, plugins)), part.input)
+            if rules is None:
+                rules = Rules.load(host, job.rules, job.settings)
             table, counts = _detect(job, host, rules)
             host.close()
         except Exception as exc:  # noqa: BLE001
@@ -181,7 +175,8 @@ def _size(part: Partition) -> int:
 
 def _detect(job: Job, host: Any, rules: Rules | None = None) -> tuple[Any, Counts]:
     pa = require("pyarrow")
-    rules = rules or Rules.load(host, job.rules, job.settings)
+    if rules is None:
+        rules = Rules.load(host, job.rules, job.settings)
     pipeline = Pipeline(host, rules=rules)
     if job.lines_only:
         return _lines_table(job, host, pipeline), counts_of(pipeline.stats)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ..errors import ConfigError
 from ..framework.config import PluginSpec
 from ..framework.inspector import Inspector
+from ..framework.plugin import Plugin
 from .session import Input
 
 _GLOB_CHARS = frozenset("*?[")
@@ -59,12 +60,17 @@ def split_input(
     return [Partition(i, Input(open_params=p)) for i, p in enumerate(pieces)]
 
 
+def keeps_state(plugin: Plugin) -> bool:
+    """Whether a plugin's state spans events (parsing, async events, capture listening)."""
+    return plugin.has_parsing or plugin.has_async or plugin.has_capture_listening
+
+
 def stateful_plugins(specs: Sequence[PluginSpec]) -> list[str]:
     """The plugins whose state spans events (parsing, async events, capture listening): their
     results depend on seeing the whole stream in one inspector."""
     host = Inspector()
     try:
         plugins = [host.register(spec.location) for spec in specs]
-        return [p.name for p in plugins if p.has_parsing or p.has_async or p.has_capture_listening]
+        return [p.name for p in plugins if keeps_state(p)]
     finally:
         host.destroy()

@@ -51,22 +51,27 @@ def with_input(specs: Sequence[PluginSpec], open_params: str | None) -> list[Plu
 def opened(specs: Sequence[PluginSpec], source: Input) -> Iterator[Inspector]:
     """An inspector with every plugin registered and initialized (libsinsp's order), and the input
     open; destroyed on the way out."""
-    specs = with_input(specs, source.open_params) if source.capture is None else list(specs)
     host = Inspector()
     try:
         loaded = [(spec, host.register(spec.location)) for spec in specs]
         for spec, plugin in loaded:
             plugin.init(spec.init_config)
-        if source.capture is not None:
-            if not os.path.exists(source.capture):
-                raise ConfigError(f"capture {source.capture}: file does not exist")
-            host.open_capture(source.capture)
-        else:
-            plugin, params = _input(loaded)
-            host.open(plugin, params)
+        open_input(host, loaded, source)
         yield host
     finally:
         host.destroy()
+
+
+def open_input(host: Inspector, loaded: Sequence[tuple[PluginSpec, Plugin]], source: Input) -> None:
+    """Open ``source`` on ``host``, whose plugins are ``loaded`` (their specs beside them): the
+    capture, or the input plugin with the source's open params."""
+    if source.capture is not None:
+        if not os.path.exists(source.capture):
+            raise ConfigError(f"capture {source.capture}: file does not exist")
+        host.open_capture(source.capture)
+        return
+    specs = with_input([spec for spec, _ in loaded], source.open_params)
+    host.open(*_input([(spec, plugin) for spec, (_, plugin) in zip(specs, loaded)]))
 
 
 def _input(loaded: Sequence[tuple[PluginSpec, Plugin]]) -> tuple[Plugin, str]:

@@ -134,31 +134,23 @@ def document(payload: bytes) -> Any:
     """The parsed JSON of an event's data, or :data:`INVALID` when it does not start with ``{`` or
     ``[`` or does not parse (cached: the fields of all plugins parse an event once between them)."""
     global _last, _docs_bytes
-    if type(payload) is not bytes:  # a view into a reused buffer (replays): its bytes, to key on
-        payload = bytes(payload)
     last = _last
-    if payload is last[0]:
+    if payload is last[0] or payload == last[0]:
         return last[1]
-    doc = _docs.get(payload, MISSING)
+    # A replay passes views into one reused buffer: the key is the bytes, never the view.
+    key = payload if type(payload) is bytes else bytes(payload)
+    doc = _docs.get(key, MISSING)
     if doc is MISSING:
-        doc = _decode(payload)
-        size = len(payload)
+        doc = _decode(key)
+        size = len(key)
         if len(_docs) >= _CACHE_ENTRIES or _docs_bytes + size > _CACHE_BYTES:
             _docs.clear()
             _docs_bytes = 0
         if size <= _CACHE_BYTES:
-            _docs[payload] = doc
+            _docs[key] = doc
             _docs_bytes += size
-    _last = (payload, doc)
+    _last = (key, doc)
     return doc
-
-
-def clear_cache() -> None:
-    """Forget every cached document (tests; a host that wants the memory back)."""
-    global _last, _docs_bytes
-    _docs.clear()
-    _docs_bytes = 0
-    _last = (b"\0", INVALID)
 
 
 # -- writing values as text ------------------------------------------------------------------------------
