@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from array import array
 import json
 import subprocess
 import sys
@@ -15,7 +16,10 @@ from cbuild import build_plugin
 pa = pytest.importorskip("pyarrow", reason="the arrow extra is not installed")
 
 from falcoplug.data import MissingExtraError, detect, parse_ip, read, read_table, require, split_input  # noqa: E402
-from falcoplug.data.cluster import Job, PartitionFailed, groups_of, merge, run_group, run_here, run_on_cluster  # noqa: E402
+from falcoplug.data.cluster import (  # noqa: E402
+    JSON_COLUMN, AlertLines, Counts, Job, PartitionFailed, PartitionResult, groups_of, merge, merge_lines, run_group,
+    run_here, run_on_cluster,
+)  # fmt: skip
 from falcoplug.framework.config import PluginSpec  # noqa: E402
 
 import falcoplug.plugins  # noqa: E402
@@ -233,6 +237,31 @@ def test_the_cluster_gives_the_alerts_of_one_process_in_event_time_order(tmp_pat
     times = on_cluster.column("time").cast(pa.int64()).to_pylist()
     assert times == sorted(times)
     assert counts.events == 4 * 3 * EVENTS and counts.alerts == single.num_rows
+
+
+def test_alert_lines_merge_in_the_order_of_the_alerts_table(tmp_path):
+    archive = _archive(tmp_path, files=3, copies=2)  # the same events in every file: times tie across files
+    parts = split_input(open_params=str(archive))
+    job = Job((PluginSpec("k8saudit"), PluginSpec("json")), rules=(str(RULES),), json_lines=True)
+    table, table_counts = merge(list(run_here(job, parts)))
+    lines, counts = merge_lines(list(run_here(replace(job, lines_only=True), parts)))
+    assert len(lines) == table.num_rows > 0
+    assert lines == table.column(JSON_COLUMN).to_pylist()
+    assert counts == table_counts
+
+
+def test_alert_lines_merge_is_a_stable_sort_by_time_and_concatenates_runs_in_order():
+    def result(index: int, times: list[int]) -> PartitionResult:
+        lines = [f"p{index}-{n}" for n in range(len(times))]
+        return PartitionResult(index, AlertLines(array("q", times), lines), Counts(events=len(times)), 0.0)
+
+    ties = [result(1, [5, 3, 5]), result(0, [5, 1])]
+    lines, counts = merge_lines(ties)
+    assert lines == ["p0-1", "p1-1", "p0-0", "p1-0", "p1-2"]  # time, then partition, then place within it
+    assert counts.events == 5
+    ordered, _ = merge_lines([result(0, [1, 2]), result(1, [2, 9])])
+    assert ordered == ["p0-0", "p0-1", "p1-0", "p1-1"]
+    assert merge_lines([])[0] == []
 
 
 def test_groups_balance_the_partitions_by_size_and_keep_the_input_order(tmp_path):

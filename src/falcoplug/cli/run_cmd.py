@@ -18,6 +18,7 @@ from ..filter import FilterError
 from ..framework import extraction_errors
 from ..framework.capture_io import Recorder
 from ..framework.config import PluginSpec
+from ..framework.heap import event_loop_heap
 from ..framework.inspector import Inspector, SourcedBatch
 from ..framework.metrics import MetricsReporter, collect, format_metrics
 from ..framework.multisource import MultiSource
@@ -216,7 +217,8 @@ def _stop_on_sigterm() -> None:
 def _loop(host: Inspector, batches: Iterator[SourcedBatch], pipeline: Pipeline, opts: RunOptions,
           recorder: Recorder | None, tick: Callable[[], None]) -> None:  # fmt: skip
     try:
-        _pump(host, batches, pipeline, opts, recorder, tick)
+        with event_loop_heap():
+            _pump(host, batches, pipeline, opts, recorder, tick)
     except KeyboardInterrupt:  # the user ends a live run: a normal end, as in Falco
         sys.stdout.flush()
 

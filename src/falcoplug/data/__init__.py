@@ -12,7 +12,7 @@ Needs the ``arrow`` extra (``pip install 'falcoplug[arrow]'``); runs on a cluste
 """
 
 from ._deps import MissingExtraError, require
-from .cluster import Counts, Job, merge, run_here, run_on_cluster, run_partition
+from .cluster import AlertLines, Counts, Job, merge, merge_lines, run_here, run_on_cluster, run_partition
 from .detect import ALERT_COLUMNS, AlertTable, detect
 from .partition import Partition, split_input, stateful_plugins
 from .read import ColumnBuilder, read, read_table, record_batches
@@ -22,6 +22,7 @@ from .sinks import TableWriter, write_table
 __all__ = [
     "ALERT_COLUMNS",
     "AlertTable",
+    "AlertLines",
     "ColumnBuilder",
     "Counts",
     "Job",
@@ -32,6 +33,7 @@ __all__ = [
     "detect",
     "field_schema",
     "merge",
+    "merge_lines",
     "parse_ip",
     "read",
     "read_table",

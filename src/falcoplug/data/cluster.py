@@ -12,16 +12,20 @@ stable sort, so events with the same time keep their partition's order), then ad
 from __future__ import annotations
 
 import logging
+import operator
 import os
 import sys
 import time
+from array import array
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from ..errors import ConfigError, FalcoplugError
 from ..framework.config import PluginSpec
+from ..framework.heap import event_loop_heap
 from ..framework.inspector import Inspector
 from ..pipeline import Pipeline, Rules, RuleSettings, Stats
 from ._deps import require
@@ -34,6 +38,19 @@ TIME_COLUMN = "__ts"
 GROUPS_PER_WORKER = 2  # a slow worker (a busy core) then waits for less than half its share
 JSON_COLUMN = "__json"
 log = logging.getLogger("falcoplug.cluster")
+
+# A local cluster's workers share the machine's cores with the run's own partitions, so Dask's
+# diagnostics, made for a dashboard nobody watches here, are turned down: the statistical profiler
+# samples the task's stack every 10 ms, the event loop ticks every 20 ms, the memory and system
+# monitors wake every 100 and 500 ms, the GIL monitor (with gilknocker installed) every 1 ms. Each
+# wake takes the GIL from the partition's thread; together they made a partition 15-30% slower.
+QUIET_WORKERS = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.admin.system-monitor.gil.enabled": False,
+    "distributed.worker.memory.monitor-interval": "1s",
+}
 
 
 @dataclass(frozen=True)
@@ -84,7 +101,7 @@ class Counts:
 @dataclass
 class PartitionResult:
     index: int
-    table: Any
+    table: Any  # a pyarrow.Table, or AlertLines for a job that only prints its alerts
     counts: Counts
     seconds: float
 
@@ -98,10 +115,17 @@ def run_partition(job: Job, part: Partition) -> PartitionResult:
 
 
 def run_group(job: Job, parts: Sequence[Partition]) -> list[PartitionResult]:
-    """Several partitions, one after the other, in this process (what a Dask task runs). Rules runs
-    over plugins without state across events share one inspector and one compilation of the rules
-    (0.1 s for the official k8s rules, as much as a few thousand events); otherwise every partition
-    gets a fresh inspector. A failure names its partition."""
+    """Several partitions, one after the other, in this process (what a Dask task runs), the
+    collector tuned for an event loop (see :mod:`falcoplug.framework.heap`): a Dask worker holds a
+    large heap of its own, which full collections went over again and again."""
+    with event_loop_heap():
+        return _group(job, parts)
+
+
+def _group(job: Job, parts: Sequence[Partition]) -> list[PartitionResult]:
+    """Rules runs over plugins without state across events share one inspector and one compilation
+    of the rules (0.1 s for the official k8s rules, as much as a few thousand events); otherwise
+    every partition gets a fresh inspector. A failure names its partition."""
     if len(parts) > 1 and job.detects:
         host = Inspector()
         try:
@@ -179,7 +203,7 @@ def _detect(job: Job, host: Any, rules: Rules | None = None) -> tuple[Any, Count
         rules = Rules.load(host, job.rules, job.settings)
     pipeline = Pipeline(host, rules=rules)
     if job.lines_only:
-        return _lines_table(job, host, pipeline), counts_of(pipeline.stats)
+        return _alert_lines(job, host, pipeline), counts_of(pipeline.stats)
     gathered = AlertTable(output_field_infos(rules))
     lines: list[str] = []
     for alert in alerts(host, pipeline):
@@ -192,16 +216,23 @@ def _detect(job: Job, host: Any, rules: Rules | None = None) -> tuple[Any, Count
     return table, counts_of(pipeline.stats)
 
 
-def _lines_table(job: Job, host: Any, pipeline: Pipeline) -> Any:
-    """The alerts as the merge needs them to print: time and line (text, or JSON with --json)."""
-    pa = require("pyarrow")
-    times: list[int] = []
+@dataclass
+class AlertLines:
+    """A partition's alerts as a run prints them (text or JSON lines), with each one's event time:
+    all the merge needs to print them in order. No Arrow on this path: building an array costs a
+    worker its first import of pandas (0.25 s), and the parent a copy of every line."""
+
+    times: array[int]
+    lines: list[str]
+
+
+def _alert_lines(job: Job, host: Any, pipeline: Pipeline) -> AlertLines:
+    times: array[int] = array("q")
     lines: list[str] = []
     for alert in alerts(host, pipeline, with_fields=job.json_lines):
         times.append(alert.time_ns)
         lines.append(alert.json_line() if job.json_lines else alert.text)
-    column = JSON_COLUMN if job.json_lines else "output"
-    return pa.table({"time": pa.array(times, pa.timestamp("ns", tz="UTC")), column: pa.array(lines, pa.string())})
+    return AlertLines(times, lines)
 
 
 def counts_of(stats: Stats) -> Counts:
@@ -243,6 +274,22 @@ def merge(results: Sequence[PartitionResult]) -> tuple[Any, Counts]:
     return table, counts
 
 
+def merge_lines(results: Sequence[PartitionResult]) -> tuple[list[str], Counts]:
+    """The partitions' alert lines (of a ``lines_only`` job) in event-time order, as :func:`merge`
+    orders a table; and the counts added up. Partitions already in order (files of consecutive
+    hours) are concatenated without a sort."""
+    counts = Counts()
+    times: array[int] = array("q")
+    lines: list[str] = []
+    for r in sorted(results, key=lambda r: r.index):
+        counts.add(r.counts)
+        times.extend(r.table.times)
+        lines.extend(r.table.lines)
+    if not all(map(operator.le, times, islice(times, 1, None))):
+        lines = [lines[i] for i in sorted(range(len(times)), key=times.__getitem__)]  # stable
+    return lines, counts
+
+
 def connect(spec: str) -> tuple[Any, Any]:
     """A Dask client for ``local``, ``local:N`` (a local cluster of N worker processes) or
     ``tcp://host:port`` (an existing scheduler); and the local cluster to close, if any."""
@@ -260,9 +307,9 @@ def connect(spec: str) -> tuple[Any, Any]:
         # Workers forked from this process (Linux) start in 0.1-0.2 s with Dask and falcoplug
         # imported already; spawned, each imports both again (about 1 s on 2 cores).
         method = "fork" if sys.platform.startswith("linux") else None
-        with require("dask").config.set({"distributed.worker.multiprocessing-method": method or "spawn"}):
+        with require("dask").config.set({"distributed.worker.multiprocessing-method": method or "spawn", **QUIET_WORKERS}):
             cluster = distributed.LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                 silence_logs=logging.ERROR,
             )  # fmt: skip
         return distributed.Client(cluster), cluster

@@ -1,0 +1,48 @@
+"""The garbage collector while events flow.
+
+An event loop over Python plugins and rules allocates tens of container objects per event (a JSON
+document, its values, an alert), nearly all gone within the host batch. CPython's collector is made
+for programs whose objects live long: it collects the young generation every 700 allocations, and as
+survivors pile up it runs full collections over everything the process holds, the compiled rules,
+the plugins, and in a Dask worker the worker itself. So, during a loop, the heap that existed before
+it is frozen (moved out of the collector's sight; it is not garbage) and the young generation is
+collected every 10,000 allocations. Measured with k8saudit + json and the official k8s rules over
+50 k events: 0.7 s of 5.5 s went to collections, 0.9 s in a Dask worker; 0.16 s with this.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+YOUNG_THRESHOLD = 10_000
+
+_lock = threading.Lock()
+_depth = 0
+_saved: tuple[int, int, int] | None = None
+
+
+@contextmanager
+def event_loop_heap(young: int = YOUNG_THRESHOLD) -> Iterator[None]:
+    """Within the block: the heap allocated before it frozen, young collections every ``young``
+    allocations. Nested blocks (a group of partitions, each one a loop) keep the outer block's
+    settings; the collector is as it was after the outermost block."""
+    global _depth, _saved
+    with _lock:
+        _depth += 1
+        if _depth == 1:
+            _saved = gc.get_threshold()
+            gc.freeze()
+            if _saved[0]:  # 0: the collector is off, and stays off
+                gc.set_threshold(max(young, _saved[0]), *_saved[1:])
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0 and _saved is not None:
+                gc.set_threshold(*_saved)
+                gc.unfreeze()
+                _saved = None

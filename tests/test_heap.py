@@ -1,0 +1,44 @@
+"""The garbage collector during an event loop (falcoplug.framework.heap)."""
+
+from __future__ import annotations
+
+import gc
+
+from falcoplug.framework.heap import YOUNG_THRESHOLD, event_loop_heap
+
+
+def test_the_heap_before_a_loop_is_frozen_and_everything_is_restored_after():
+    before = gc.get_threshold()
+    frozen = gc.get_freeze_count()
+    kept = [object() for _ in range(10)]
+    with event_loop_heap():
+        assert gc.get_threshold()[0] == max(YOUNG_THRESHOLD, before[0])
+        assert gc.get_threshold()[1:] == before[1:]
+        assert gc.get_freeze_count() > frozen  # what existed before the loop is out of the collector's sight
+        with event_loop_heap(young=50_000):  # a nested loop keeps the outer settings
+            assert gc.get_threshold()[0] == max(YOUNG_THRESHOLD, before[0])
+        assert gc.get_freeze_count() > frozen
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == frozen
+    assert len(kept) == 10
+
+
+def test_a_loop_that_raises_restores_the_collector():
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    try:
+        with event_loop_heap():
+            raise RuntimeError("plugin failed")
+    except RuntimeError:
+        pass
+    assert gc.get_threshold() == before and gc.get_freeze_count() == frozen
+
+
+def test_a_collector_turned_off_stays_off():
+    before = gc.get_threshold()
+    gc.set_threshold(0)
+    try:
+        with event_loop_heap():
+            assert gc.get_threshold()[0] == 0
+        assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)
