@@ -217,3 +217,57 @@ def test_document_of_a_reused_buffer_follows_its_content() -> None:
     buffer[6:9] = b"two"
     assert jp.document(view) == {"a": "two"}
     assert jp.document(b'{"a":"one"}') == {"a": "one"}
+
+
+# -- the orjson fast path reads every payload as the standard decoder does ---------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from falcoplug.plugins import json as json_plugin  # noqa: E402
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal, with the same types all the way down (a JsonFloat is not a float)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)  # type: ignore[index]
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(_same, a, b))  # type: ignore[arg-type]
+    return repr(a) == repr(b)
+
+
+def _standard(payload: bytes) -> object:
+    try:
+        return json_plugin.parse(payload)
+    except ValueError:
+        return json_plugin.INVALID
+
+
+_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=12),
+    st.sampled_from(["13:58:49.736141Z", "a: 1.5, b", "\ud800", "x\u2028y", "v1.2e3]"]),
+)  # fmt: skip
+_documents = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4), max_leaves=12)
+_containers = st.one_of(st.lists(_documents, max_size=4), st.dictionaries(st.text(max_size=6), _documents, max_size=4))
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=_containers, spaced=st.booleans(), ascii_only=st.booleans(), cut=st.integers(min_value=0, max_value=400))
+def test_orjson_reads_a_payload_as_the_standard_decoder(doc, spaced, ascii_only, cut):
+    separators = (", ", ": ") if spaced else (",", ":")
+    text = json.dumps(doc, separators=separators, ensure_ascii=ascii_only)
+    payload = text.encode("utf-8", "surrogatepass")
+    for data in (payload, payload[:cut] if cut < len(payload) else payload + b" x", payload.replace(b"1", b"1.0", 1)):
+        assert _same(json_plugin._decode(data), _standard(data) if data[:1] in (b"{", b"[") else json_plugin.INVALID), data
+
+
+def test_documents_read_by_orjson_or_not_give_the_same_fields():
+    numbers = b'{"a": 1, "f": 1.50, "e": 2E3, "big": 123456789012345678901, "t": "13:58:49.5Z"}'
+    doc = json_plugin._decode(numbers)
+    assert [type(doc[k]).__name__ for k in ("a", "f", "e", "big", "t")] == ["int", "JsonFloat", "JsonFloat", "int", "str"]
+    assert repr(doc["f"]) == "1.50" and doc["big"] == 123456789012345678901
+    plain = json_plugin._decode(b'{"t": "13:58:49.5Z", "n": [1, -2]}')
+    assert plain == {"t": "13:58:49.5Z", "n": [1, -2]}

@@ -153,6 +153,9 @@ class _Never:
     def test(self, getter: Any) -> bool:
         return False
 
+    def test_columns(self, columns: Any, n: int) -> list[bool]:
+        return [False] * n
+
 
 _NEVER: Any = _Never()
 
@@ -314,15 +317,17 @@ class Pipeline:
         if condition is None:
             self.stats.kept += n
             return None
-        test, at = condition.test, [0]
+        kept = condition.test_columns([columns[f] for f in condition.fields], n)
+        if kept is None:
+            test, at = condition.test, [0]
 
-        def value(field: Any) -> Any:
-            return columns[field][at[0]]
+            def value(field: Any) -> Any:
+                return columns[field][at[0]]
 
-        kept = []
-        for i in range(n):
-            at[0] = i
-            kept.append(test(value))
+            kept = []
+            for i in range(n):
+                at[0] = i
+                kept.append(test(value))
         self.stats.kept += sum(kept)
         return kept
 

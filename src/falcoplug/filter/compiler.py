@@ -15,7 +15,7 @@ no element has no value. Only ``exists`` looks at presence itself.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +77,9 @@ class CompiledFilter:
     guards: tuple[Guard, ...] = ()
     source_code: str = ""
     _text: str | None = field(default=None, repr=False)
+    _columns_source: str = field(default="", repr=False)
+    _consts: tuple[Any, ...] = field(default=(), repr=False)
+    _column_test: Callable[[Sequence[Sequence[Any]], int], list[bool]] | None = field(default=None, repr=False)
 
     @property
     def text(self) -> str:
@@ -88,6 +91,19 @@ class CompiledFilter:
 
     def evaluate(self, values: ValueSource) -> bool:
         return self.test(values.value)
+
+    def test_columns(self, columns: Sequence[Sequence[Any]], n: int) -> list[bool] | None:
+        """The condition on each of ``n`` events given as columns (one per field of ``fields``, in
+        that order, each value as ``V`` would give it): a list of booleans, several times faster
+        than calling :attr:`test` per event. ``None`` when the condition has no column form (very
+        deep nesting): then call :attr:`test`. Compiled on first use (a ruleset has thousands of
+        conditions that never run on columns)."""
+        if self._column_test is None:
+            if not self._columns_source:
+                return None
+            self._column_test = _instantiate(self._columns_source, self.text, self._consts)
+            self._consts = ()
+        return self._column_test(columns, n)
 
 
 def compile_filter(
@@ -108,7 +124,10 @@ def compile_filter(
     text = condition if isinstance(condition, str) else None
     test, source = builder.finish(expr, text or type(node).__name__)
     guards = tuple(_top_guards(node, builder.guards, {}))
-    return CompiledFilter(node, builder.field_list(), test, builder.warnings, guards, source, text and as_string(node))
+    compiled = CompiledFilter(node, builder.field_list(), test, builder.warnings, guards, source, text and as_string(node))
+    compiled._columns_source = builder.columns_source(expr)
+    compiled._consts = tuple(builder.consts.values())
+    return compiled
 
 
 def _shared_nodes(root: ast.Node) -> frozenset[int]:
@@ -284,22 +303,37 @@ class _Builder:
         return self._build(expr, text)
 
     def _build(self, expr: str, text: str) -> tuple[Callable[[Callable[[Any], Any]], Any], str]:
-        # The constants arrive as one tuple unpacked into the factory's locals (cells of the
-        # closures): binding thousands of keyword arguments costs time quadratic in their number.
-        targets = "".join(f"{name}, " for name in self.consts)
-        unpack = f"    ({targets}) = _K\n" if self.consts else ""
         expr, prologue = self._memoize_fields(expr)
         source = (
-            "def _factory(_K):\n"
-            + unpack
+            self._factory_head()
             + "".join(self.helpers)
             + f"    def _test(V):\n{prologue}        return {expr}\n"
             + "    return _test\n"
         )
-        namespace: dict[str, Any] = dict(_RUNTIME)
-        code = compile(source, f"<condition {text[:60]!r}>", "exec")
-        exec(code, namespace)  # noqa: S102 - our own generated source; constants are passed as cells
-        return namespace["_factory"](tuple(self.consts.values())), source
+        return _instantiate(source, text, tuple(self.consts.values())), source
+
+    def _factory_head(self) -> str:
+        # The constants arrive as one tuple unpacked into the factory's locals (cells of the
+        # closures): binding thousands of keyword arguments costs time quadratic in their number.
+        targets = "".join(f"{name}, " for name in self.consts)
+        return "def _factory(_K):\n" + (f"    ({targets}) = _K\n" if self.consts else "")
+
+    def columns_source(self, expr: str) -> str:
+        """The source of the condition over a batch's columns (see :meth:`CompiledFilter.test_columns`):
+        one list comprehension, each field's value a loop variable instead of a call. Empty when
+        the condition has hoisted helpers (very deep nesting), which take ``V``."""
+        if self.helpers:
+            return ""
+        names = list(self.field_objs)
+        for var in names:
+            expr = expr.replace(f"V({var})", f"_r{var}")
+        if not names:
+            loop = "for _ in range(n)"
+        elif len(names) == 1:
+            loop = f"for _r{names[0]} in C[0]"
+        else:
+            loop = f"for ({', '.join('_r' + v for v in names)}) in zip(*C)"
+        return self._factory_head() + f"    def _columns(C, n):\n        return [True if {expr} else False {loop}]\n    return _columns\n"
 
     def _memoize_fields(self, expr: str) -> tuple[str, str]:
         """Read a field used several times once per call: ``V(f1)`` becomes a lazily set local.
@@ -619,6 +653,13 @@ def _nets_all(values: list[Any], nets: tuple[Any, ...]) -> bool:
 
 def _nets_any_of(values: list[Any], nets: tuple[Any, ...]) -> bool:
     return any(_in_any_net(v, nets) for v in values)
+
+
+def _instantiate(source: str, text: str, consts: tuple[Any, ...]) -> Any:
+    namespace: dict[str, Any] = dict(_RUNTIME)
+    code = compile(source, f"<condition {text[:60]!r}>", "exec")
+    exec(code, namespace)  # noqa: S102 - our own generated source; constants are passed as cells
+    return namespace["_factory"](consts)
 
 
 _RUNTIME: dict[str, Any] = {
