@@ -24,20 +24,25 @@ from capture_fixtures import (
     plugin_event,
     shb,
 )
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from falcoplug.abi.scan import plugin_block_scanner
 from falcoplug.capture import CaptureError, CaptureReader
 
 FUZZ = settings(max_examples=300, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
 CHUNKS = st.sampled_from([64, 100, 257, 4096])
 
 
-def read_all(data: bytes, chunk_size: int = 4096) -> list[bytes] | CaptureError:
-    """The events of ``data``, or the CaptureError it raised; any other exception fails the test."""
+def read_all(data: bytes, chunk_size: int = 4096, compiled: bool = True) -> list[bytes] | CaptureError:
+    """The events of ``data``, or the CaptureError it raised; any other exception fails the test.
+    ``compiled=False``: the reader's own Python scan of plugin blocks, not the compiled one."""
     events: list[bytes] = []
     try:
         with CaptureReader(io.BytesIO(data), chunk_size=chunk_size) as reader:
+            if not compiled:
+                reader._scanner = None
             for evt in reader:
                 events.append(evt.data)
     except CaptureError as exc:
@@ -161,6 +166,38 @@ def mutated(draw: st.DrawFn) -> bytes:
 @given(mutated(), CHUNKS)
 def test_mutated_captures(data: bytes, chunk: int) -> None:
     check_reader_survives(data, chunk)
+
+
+def _same_reading(a: list[bytes] | CaptureError, b: list[bytes] | CaptureError) -> bool:
+    if isinstance(a, CaptureError) or isinstance(b, CaptureError):
+        return type(a) is type(b) and str(a) == str(b)
+    return a == b
+
+
+@pytest.mark.skipif(plugin_block_scanner() is None, reason="the compiled fast path is not built (ABI mode)")
+@FUZZ
+@given(st.one_of(mutated(), captures().map(lambda c: c[0])), CHUNKS)
+def test_the_compiled_scan_of_plugin_blocks_reads_as_the_python_one(data: bytes, chunk: int) -> None:
+    assert _same_reading(read_all(data, chunk), read_all(data, chunk, compiled=False))
+
+
+@pytest.mark.skipif(plugin_block_scanner() is None, reason="the compiled fast path is not built (ABI mode)")
+@pytest.mark.parametrize(("at", "fmt", "value"), [
+    (4, "<I", 52), (4, "<I", 56), (4, "<I", 0x7FFFFFF0), (26, "<I", 39), (26, "<I", 4000), (30, "<H", 323), (32, "<I", 3),
+    (36, "<I", 8), (40, "<I", 9), (0, "<I", 0x216),
+])  # fmt: skip
+def test_every_check_of_the_compiled_scan_matters(at: int, fmt: str, value: int) -> None:
+    """A plugin block with one header field off (block length too short or too long, event length,
+    type, params, first param's length, payload length, block type): read as the Python scan reads it."""
+    blocks = [ev_block(plugin_event(bytes([65 + i]) * (5 + i), ts=i), EV_LARGE) for i in range(6)]
+    good = shb() + mi() + b"".join(blocks)
+    start = len(shb() + mi()) + sum(map(len, blocks[:3]))
+    data = bytearray(good)
+    struct.pack_into(fmt, data, start + at, value)
+    for chunk in (64, 4096):
+        compiled, python = read_all(bytes(data), chunk), read_all(bytes(data), chunk, compiled=False)
+        assert _same_reading(compiled, python), (compiled, python)
+    assert read_all(good) == read_all(good, compiled=False) and len(read_all(good)) == 6
 
 
 @settings(max_examples=100, deadline=5000)

@@ -56,6 +56,8 @@ int fp_render_batch(const fp_render_part* parts, uint32_t nparts, const fp_value
 
 int fp_uniform_source(const uint8_t* data, const uint64_t* offs, uint32_t n, uint16_t* type_out, uint32_t* id_out);
 uint32_t fp_event_tids(const uint8_t* data, const uint64_t* offs, uint32_t n, int64_t* out);
+uint32_t fp_scan_plugin_blocks(const uint8_t* buf, uint64_t end, uint64_t* pos, uint32_t max_blen, uint64_t* out,
+                               uint32_t room);
 
 typedef struct fp_async_queue fp_async_queue;
 void fp_async_init(void* fallback);

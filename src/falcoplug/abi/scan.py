@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from array import array
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,3 +49,31 @@ def event_tids(data: Any, offsets: Sequence[int]) -> set[int]:
     buf, offs = ffi.from_buffer("uint8_t[]", data), ffi.from_buffer("uint64_t[]", u64_buffer(offsets))
     count = fastpath.fp_event_tids(buf, offs, n, out)
     return set(ffi.unpack(out, count))
+
+
+class PluginBlockScanner:
+    """Finds a capture's plugin events in LARGE event blocks, in compiled code (one per reader: it
+    owns a scratch array). :meth:`scan` takes the blocks from ``pos`` on that the reader's own fast
+    case would take, appends their events' offsets and returns where it stopped; the reader reads
+    any other block itself. Not built (ABI mode): :func:`plugin_block_scanner` gives ``None``."""
+
+    ROOM = 16384  # offsets per call into C
+
+    def __init__(self) -> None:
+        self._out = ffi.new("uint64_t[]", self.ROOM)
+        self._pos = ffi.new("uint64_t*")
+
+    def scan(self, buf: bytearray, pos: int, end: int, max_block_len: int, offsets: array[int]) -> int:
+        data = ffi.from_buffer("uint8_t[]", buf)
+        self._pos[0] = pos
+        limit = min(max_block_len, 0xFFFFFFFF)
+        while True:
+            n = fastpath.fp_scan_plugin_blocks(data, end, self._pos, limit, self._out, self.ROOM)
+            if n:
+                offsets.frombytes(ffi.buffer(self._out, 8 * n))
+            if n < self.ROOM:
+                return int(self._pos[0])
+
+
+def plugin_block_scanner() -> PluginBlockScanner | None:
+    return PluginBlockScanner() if fastpath is not None else None

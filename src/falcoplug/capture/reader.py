@@ -29,6 +29,7 @@ from ..events import (
     Event,
     EventBatch,
 )
+from ..abi.scan import plugin_block_scanner
 from ._source import RawInput, Source, open_source
 from .errors import (
     CaptureError,
@@ -98,6 +99,7 @@ class CaptureReader:
         self.name = self._raw.name
         self._chunk_size = chunk_size
         self._max_block_len = max_block_len
+        self._scanner = plugin_block_scanner()  # the compiled scan of plugin event blocks, if built
         self._buf = bytearray()
         self._pos = 0
         self._base = 0  # stream offset of _buf[0], for error messages
@@ -362,8 +364,11 @@ class CaptureReader:
         offsets = array("Q")  # what the host's C fast path takes as it is
         append = offsets.append
         converted = bytearray()  # events of old blocks, rewritten with nparams
+        scanner = self._scanner
         while True:
-            if pos <= fast_end:
+            if scanner is not None:
+                pos = scanner.scan(buf, pos, end, max_blen, offsets)
+            elif pos <= fast_end:
                 btype, blen, elen, etype, nparams, len0, len1 = unpack(buf, pos)
                 # A valid plugin event in a LARGE block, entirely in the buffer: the common case.
                 if (

@@ -32,3 +32,31 @@ uint32_t fp_event_tids(const uint8_t* data, const uint64_t* offs, uint32_t n, in
 	}
 	return count;
 }
+
+/*
+ * A capture's plugin events in LARGE event blocks (0x221), from *pos on: the common blocks of a
+ * plugin capture, checked as capture/reader.py checks them (event type 322, two params, the first
+ * of 4 bytes, the lengths consistent, the block whole in the buffer and at most max_blen long).
+ * Writes each event's offset (the block's + 10: header and cpuid) to out, at most room of them, and
+ * stops at the first other block: the reader reads that one itself. Returns how many; *pos is then
+ * the position after the last block taken.
+ */
+uint32_t fp_scan_plugin_blocks(const uint8_t* buf, uint64_t end, uint64_t* pos, uint32_t max_blen, uint64_t* out,
+                               uint32_t room) {
+	uint64_t at = *pos;
+	uint32_t n = 0;
+	while (n < room && end >= 44 && at <= end - 44) {
+		const uint8_t* b = buf + at;
+		uint32_t btype = rd32(b), blen = rd32(b + 4), elen = rd32(b + 26);
+		uint16_t etype;
+		memcpy(&etype, b + 30, 2);
+		if (btype != 0x221 || etype != FP_PLUGINEVENT_E || rd32(b + 32) != 2 || rd32(b + 36) != 4 ||
+		    (uint64_t)elen != 38 + (uint64_t)rd32(b + 40) || (uint64_t)elen + 14 > blen ||
+		    blen > max_blen || blen > end - at)
+			break;
+		out[n++] = at + 10;
+		at += blen;
+	}
+	*pos = at;
+	return n;
+}
