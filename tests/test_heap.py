@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from falcoplug.framework.heap import YOUNG_THRESHOLD, event_loop_heap
+from falcoplug.framework.heap import YOUNG_THRESHOLD, event_loop_heap, stepped
 
 
 def test_the_heap_before_a_loop_is_frozen_and_everything_is_restored_after():
@@ -42,3 +42,17 @@ def test_a_collector_turned_off_stays_off():
         assert gc.get_threshold()[0] == 0
     finally:
         gc.set_threshold(*before)
+
+
+def test_a_stepped_generator_runs_tuned_and_its_caller_does_not():
+    before = gc.get_threshold()
+    seen = []
+
+    def loop():
+        for n in range(3):
+            seen.append(gc.get_threshold()[0])
+            yield n
+
+    for n in stepped(loop()):
+        assert gc.get_threshold() == before  # the caller's code between two items
+    assert seen == [max(YOUNG_THRESHOLD, before[0])] * 3 and n == 2

@@ -271,3 +271,8 @@ def test_documents_read_by_orjson_or_not_give_the_same_fields():
     assert repr(doc["f"]) == "1.50" and doc["big"] == 123456789012345678901
     plain = json_plugin._decode(b'{"t": "13:58:49.5Z", "n": [1, -2]}')
     assert plain == {"t": "13:58:49.5Z", "n": [1, -2]}
+    big = json_plugin._decode(b'{"big": 123456789012345678901, "neg": [-9223372036854775809]}')
+    assert big == {"big": 123456789012345678901, "neg": [-9223372036854775809]}
+    assert type(big["big"]) is int and type(big["neg"][0]) is int
+    escaped = json_plugin._decode(b'{"s": "\\ud800 and \\u00e9", "q": "a\\"b"}')
+    assert escaped == {"s": "\\ud800 and \u00e9", "q": 'a"b'}

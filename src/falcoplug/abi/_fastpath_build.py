@@ -17,7 +17,7 @@ import _cdef  # noqa: E402  (loaded by path: the package is not importable while
 HERE = Path(__file__).parent
 
 # The compiled core's C files, in build order (common.c first: the helpers the others use).
-C_FILES = ("common.c", "loop.c", "extract.c", "render.c", "scan.c", "async.c")
+C_FILES = ("common.c", "loop.c", "extract.c", "render.c", "scan.c", "json.c", "async.c")
 
 FASTPATH_DECLARATIONS = """
 int fp_watch_signals(void);
@@ -56,6 +56,7 @@ int fp_render_batch(const fp_render_part* parts, uint32_t nparts, const fp_value
 
 int fp_uniform_source(const uint8_t* data, const uint64_t* offs, uint32_t n, uint16_t* type_out, uint32_t* id_out);
 uint32_t fp_event_tids(const uint8_t* data, const uint64_t* offs, uint32_t n, int64_t* out);
+int fp_json_plain(const char* text, uint64_t n);
 uint32_t fp_scan_plugin_blocks(const uint8_t* buf, uint64_t end, uint64_t* pos, uint32_t max_blen, uint64_t* out,
                                uint32_t room);
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..filter import ast
 from ..filter.fields import FT_STRING, FieldInfo
+from ..framework.heap import event_loop_heap
 from ..framework.inspector import Inspector
 from ..pipeline import Pipeline, Rules, RuleSettings
 from ..rules.alerts import Alert
@@ -115,6 +116,7 @@ def detect(
     with opened(specs, Input(capture=capture, open_params=open)) as host:
         loaded = Rules.load(host, rules, settings)
         table = AlertTable(output_field_infos(loaded))
-        for alert in alerts(host, Pipeline(host, rules=loaded)):
-            table.add(alert)
+        with event_loop_heap():
+            for alert in alerts(host, Pipeline(host, rules=loaded)):
+                table.add(alert)
         return table.table()

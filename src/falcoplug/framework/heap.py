@@ -16,6 +16,9 @@ import gc
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeVar
+
+T = TypeVar("T")
 
 YOUNG_THRESHOLD = 10_000
 
@@ -46,3 +49,16 @@ def event_loop_heap(young: int = YOUNG_THRESHOLD) -> Iterator[None]:
                 gc.set_threshold(*_saved)
                 gc.unfreeze()
                 _saved = None
+
+
+def stepped(items: Iterator[T], young: int = YOUNG_THRESHOLD) -> Iterator[T]:
+    """``items``, each step taken within :func:`event_loop_heap`: for a generator that runs an
+    event loop between the items it yields (record batches), while the caller's code between
+    two items runs with the collector as it was."""
+    end = object()
+    while True:
+        with event_loop_heap(young):
+            item = next(items, end)
+        if item is end:
+            return
+        yield item  # type: ignore[misc]

@@ -44,6 +44,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
+from falcoplug.abi.jsontext import orjson_reads_as_standard
 from falcoplug.sdk import Event, ExtractPlugin, field, option
 
 try:
@@ -126,22 +127,14 @@ _docs_bytes = 0
 _last: tuple[bytes, Any] = (b"\0", INVALID)
 
 
-# Payloads that orjson would not read as :func:`parse` does: a number with a fraction or an
-# exponent (a float for orjson, its text lost), 19 digits in a row (past 64 bits orjson gives a
-# float), a \u escape (surrogates are read as fastjson reads them). The search errs towards the
-# standard decoder: text inside a string can look like a number; a number never escapes it, since
-# in a valid document a number follows one of ``:,[`` and precedes one of ``,}]``.
-_NOT_FOR_ORJSON: Final = re.compile(
-    rb"[:,\[][ \t\r\n]*-?\d+(?:\.\d+(?:[eE][-+]?\d+)?|[eE][-+]?\d+)[ \t\r\n]*[,}\]]|\d{19}|\\u"
-)
-
-
 def _decode(payload: bytes) -> Any:
     if payload[:1] not in (b"{", b"["):
         return INVALID
-    # orjson is 5x faster than the standard decoder; what it refuses (invalid UTF-8, NaN, depth),
-    # the standard decoder reads or refuses as the Go plugin does.
-    if _orjson_loads is not None and _NOT_FOR_ORJSON.search(payload) is None:
+    # orjson is 3-5x faster than the standard decoder, and reads the same documents from a text
+    # without floats (it gives a float, the number's text lost), numbers of 19 digits or more
+    # (past 64 bits, a float) or \u escapes (surrogates are read as fastjson reads them). What it
+    # refuses (invalid UTF-8, NaN, depth), the standard decoder reads or refuses as Go does.
+    if _orjson_loads is not None and orjson_reads_as_standard(payload):
         try:
             return _orjson_loads(payload)
         except ValueError:
