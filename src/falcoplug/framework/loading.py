@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from ..backend import PluginBackend
@@ -19,8 +20,6 @@ def load_backend(location: str | os.PathLike[str] | type[Any]) -> PluginBackend:
       names such as ``libk8saudit.so`` when no such file exists): that SDK plugin, in-process;
     - anything else is a shared library path, opened with dlopen as libsinsp opens it.
     """
-    from ..sdk.reference import looks_like_python_plugin
-
     if isinstance(location, type):
         from .inprocess import InProcessBackend
 
@@ -38,3 +37,22 @@ def load_backend(location: str | os.PathLike[str] | type[Any]) -> PluginBackend:
     from ..abi.loader import CPluginBackend
 
     return CPluginBackend(text)
+
+
+# Kept out of the SDK package: resolving a shared library must not import the SDK (17 ms at start).
+_MODULE_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def looks_like_python_plugin(location: str) -> bool:
+    """Whether ``location`` names a Python plugin (not a shared library)."""
+    head = location.rsplit(":", 1)[0] if _has_class_suffix(location) else location
+    if head.endswith(".py"):
+        return True
+    return not head.endswith(".so") and "/" not in head and os.sep not in head and bool(_MODULE_PATH.match(head)) and (
+        ":" in location or "." in head
+    )
+
+
+def _has_class_suffix(location: str) -> bool:
+    head, sep, tail = location.rpartition(":")
+    return bool(sep) and bool(head) and tail.isidentifier()

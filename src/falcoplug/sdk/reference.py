@@ -20,9 +20,9 @@ from pathlib import Path
 from types import ModuleType
 
 from ..errors import PluginLoadError
+from ..framework.loading import _MODULE_PATH, _has_class_suffix, looks_like_python_plugin
 from .plugin import Plugin
 
-_MODULE_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,21 +37,6 @@ class PluginRef:
     def text(self) -> str:
         where = self.file or self.module or ""
         return f"{where}:{self.cls}" if self.cls else where
-
-
-def looks_like_python_plugin(location: str) -> bool:
-    """Whether ``location`` names a Python plugin (not a shared library)."""
-    head = location.rsplit(":", 1)[0] if _has_class_suffix(location) else location
-    if head.endswith(".py"):
-        return True
-    return not head.endswith(".so") and "/" not in head and os.sep not in head and bool(_MODULE_PATH.match(head)) and (
-        ":" in location or "." in head
-    )
-
-
-def _has_class_suffix(location: str) -> bool:
-    head, sep, tail = location.rpartition(":")
-    return bool(sep) and bool(head) and tail.isidentifier()
 
 
 def parse_ref(location: str, base: str | os.PathLike[str] | None = None) -> PluginRef:
