@@ -44,12 +44,16 @@ log = logging.getLogger("falcoplug.cluster")
 # samples the task's stack every 10 ms, the event loop ticks every 20 ms, the memory and system
 # monitors wake every 100 and 500 ms, the GIL monitor (with gilknocker installed) every 1 ms. Each
 # wake takes the GIL from the partition's thread; together they made a partition 15-30% slower.
+# Work stealing (a scheduler callback every 100 ms) and the memory limit (a nanny polling each
+# worker's memory) are off too: the tasks are a few groups of similar size, and the memory of a
+# run on one machine is the machine's.
 QUIET_WORKERS = {
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "2s",
     "distributed.admin.system-monitor.gil.enabled": False,
     "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.scheduler.work-stealing": False,
 }
 
 
@@ -309,7 +313,7 @@ def connect(spec: str) -> tuple[Any, Any]:
         method = "fork" if sys.platform.startswith("linux") else None
         with require("dask").config.set({"distributed.worker.multiprocessing-method": method or "spawn", **QUIET_WORKERS}):
             cluster = distributed.LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, memory_limit=0,
                 silence_logs=logging.ERROR,
             )  # fmt: skip
         return distributed.Client(cluster), cluster
