@@ -6,11 +6,13 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from cbuild import build_plugin, cstr
 from click.testing import CliRunner
 
+import falcoplug.plugins
 from falcoplug.cli.main import main
 
 
@@ -123,6 +125,26 @@ def test_fastpath_and_abi_mode_print_the_same(src, ext):
     slow = subprocess.run(args, capture_output=True, text=True, check=True,
                           env={**os.environ, "FALCOPLUG_NO_FASTPATH": "1"}).stdout  # fmt: skip
     assert fast == slow and len(fast.splitlines()) == 50
+
+
+def test_fastpath_and_abi_mode_replay_and_read_json_the_same(src, ext, tmp_path):
+    """The compiled scan of a capture's plugin blocks and the orjson check of the json helpers,
+    against their Python forms (ABI mode): the same lines from a replay and from k8saudit + json."""
+    capture = tmp_path / "c.scap"
+    subprocess.run([sys.executable, "-m", "falcoplug", "run", "-p", f"{src}||count=3000,batch=7", "-p", ext, "-q",
+                    "-w", str(capture)], check=True, capture_output=True)  # fmt: skip
+    samples = Path(falcoplug.plugins.__file__).parent / "data" / "k8s_audit"
+    runs = {
+        "replay": ["-R", str(capture), "-p", src, "-p", ext, "-o", "*%evt.num %evt.time %test.str %ext.u64"],
+        "json": ["-p", f"k8saudit||{samples}", "-p", "json", "-o",
+                 "*%ka.verb %ka.user.name %jevt.value[/responseStatus] %jevt.value[/objectRef] %ka.req.pod.containers.image"],
+    }  # fmt: skip
+    for name, args in runs.items():
+        base = [sys.executable, "-m", "falcoplug", "run", *args]
+        fast = subprocess.run(base, capture_output=True, text=True, check=True).stdout
+        slow = subprocess.run(base, capture_output=True, text=True, check=True,
+                              env={**os.environ, "FALCOPLUG_NO_FASTPATH": "1"}).stdout  # fmt: skip
+        assert fast == slow and len(fast.splitlines()) >= 50, name
 
 
 @pytest.mark.parametrize("env", [{}, {"FALCOPLUG_NO_FASTPATH": "1"}], ids=["compiled", "abi"])
