@@ -276,3 +276,21 @@ def test_documents_read_by_orjson_or_not_give_the_same_fields():
     assert type(big["big"]) is int and type(big["neg"][0]) is int
     escaped = json_plugin._decode(b'{"s": "\\ud800 and \\u00e9", "q": "a\\"b"}')
     assert escaped == {"s": "\\ud800 and \u00e9", "q": 'a"b'}
+
+
+def test_a_remembered_document_is_found_without_a_parse(monkeypatch):
+    import orjson
+
+    payload = b'{"kind":"Event","n":[1,2],"remembered":true}'
+    doc = orjson.loads(payload)
+    monkeypatch.setattr(json_plugin, "_asked", False)
+    json_plugin.remember(payload, doc)  # no field has asked for a document yet: nothing kept
+    assert payload not in json_plugin._docs
+    json_plugin.document(b'{"first":"ask"}')
+    json_plugin.remember(payload, doc)
+    with monkeypatch.context() as m:
+        m.setattr(json_plugin, "_decode", lambda p: pytest.fail("parsed again"))
+        assert json_plugin.document(payload) is doc
+    floats = b'{"f":1.50,"remembered":true}'
+    json_plugin.remember(floats, orjson.loads(floats))  # orjson lost the number's text: not kept
+    assert repr(json_plugin.document(floats)["f"]) == "1.50"

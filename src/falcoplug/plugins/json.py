@@ -148,7 +148,7 @@ def _decode(payload: bytes) -> Any:
 def document(payload: bytes) -> Any:
     """The parsed JSON of an event's data, or :data:`INVALID` when it does not start with ``{`` or
     ``[`` or does not parse (cached: the fields of all plugins parse an event once between them)."""
-    global _last, _docs_bytes
+    global _last
     last = _last
     if payload is last[0] or payload == last[0]:
         return last[1]
@@ -156,16 +156,39 @@ def document(payload: bytes) -> Any:
     key = payload if type(payload) is bytes else bytes(payload)
     doc = _docs.get(key, MISSING)
     if doc is MISSING:
+        global _asked
+        _asked = True
         doc = _decode(key)
-        size = len(key)
-        if len(_docs) >= _CACHE_ENTRIES or _docs_bytes + size > _CACHE_BYTES:
-            _docs.clear()
-            _docs_bytes = 0
-        if size <= _CACHE_BYTES:
-            _docs[key] = doc
-            _docs_bytes += size
+        _store(key, doc)
     _last = (key, doc)
     return doc
+
+
+# Whether fields have asked for documents in this process: until then, nothing is remembered (a
+# run that prints nothing extracts nothing, and the documents kept would only cost it their memory
+# and the collector's time).
+_asked = False
+
+
+def remember(payload: bytes, doc: Any) -> None:
+    """The document of ``payload`` as another reader parsed it (with orjson or :func:`parse`), for
+    :func:`document` to find: the k8saudit source parses every event it reads, and the fields of
+    the same host batch then need no parse of their own. Kept only when :func:`document` would
+    read the payload with orjson, so the two readings are the same document, and once fields have
+    asked for a document."""
+    if _asked and type(payload) is bytes and orjson_reads_as_standard(payload) and payload not in _docs:
+        _store(payload, doc)
+
+
+def _store(key: bytes, doc: Any) -> None:
+    global _docs_bytes
+    size = len(key)
+    if len(_docs) >= _CACHE_ENTRIES or _docs_bytes + size > _CACHE_BYTES:
+        _docs.clear()
+        _docs_bytes = 0
+    if size <= _CACHE_BYTES:
+        _docs[key] = doc
+        _docs_bytes += size
 
 
 # -- writing values as text ------------------------------------------------------------------------------

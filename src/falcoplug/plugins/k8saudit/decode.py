@@ -11,7 +11,7 @@ from typing import Any, Final, Union
 
 from falcoplug.errors import EventError
 
-from ..json import MISSING, compact, parse
+from ..json import MISSING, compact, parse, remember
 from .timefmt import parse_time
 
 # fastjson's MaxDepth: the Go plugin drops a payload nested deeper (and so does this port, which
@@ -141,6 +141,8 @@ class AuditDecoder:
             if len(payload) > self.max_event_size:
                 self._drop(where, f"event larger than maxEventSize: size={len(payload)}")
                 continue
+            if payload is text:
+                remember(payload, doc)  # the fields of this event read it without a parse
             out.append((payload, ts))
         hidden = self.dropped - before - self._warned
         if hidden > 0:
