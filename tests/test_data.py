@@ -253,7 +253,7 @@ def test_alert_lines_merge_in_the_order_of_the_alerts_table(tmp_path):
 def test_alert_lines_merge_is_a_stable_sort_by_time_and_concatenates_runs_in_order():
     def result(index: int, times: list[int]) -> PartitionResult:
         lines = [f"p{index}-{n}" for n in range(len(times))]
-        return PartitionResult(index, AlertLines(array("q", times), lines), Counts(events=len(times)), 0.0)
+        return PartitionResult(index, AlertLines(array("Q", times), lines), Counts(events=len(times)), 0.0)
 
     ties = [result(1, [5, 3, 5]), result(0, [5, 1])]
     lines, counts = merge_lines(ties)
@@ -261,6 +261,8 @@ def test_alert_lines_merge_is_a_stable_sort_by_time_and_concatenates_runs_in_ord
     assert counts.events == 5
     ordered, _ = merge_lines([result(0, [1, 2]), result(1, [2, 9])])
     assert ordered == ["p0-0", "p0-1", "p1-0", "p1-1"]
+    wrapped, _ = merge_lines([result(0, [2**64 - 5, 3]), result(1, [4])])  # a time before 1970, as a u64
+    assert wrapped == ["p0-1", "p1-0", "p0-0"]
     assert merge_lines([])[0] == []
 
 
@@ -349,3 +351,15 @@ def test_cluster_runs_print_no_dask_chatter(tmp_path, scheduler):
 def test_fields_option_must_name_a_field():
     run = falcoplug("run", "-p", f"k8saudit||{SAMPLES}", "-p", "json", "--fields", ",,", "--out", "x.csv")
     assert run.returncode == 2 and "'--fields': ',,' names no field" in run.stderr
+
+
+def test_an_event_before_1970_keeps_its_time_in_the_alerts_table(tmp_path):
+    event = json.loads((SAMPLES / "create_configmap.json").read_text().strip().splitlines()[0])
+    event = event["items"][0] if "items" in event else event
+    event["stageTimestamp"] = event["requestReceivedTimestamp"] = "1969-12-31T23:59:59.000000Z"
+    event["user"] = {"username": "system:anonymous"}  # raises "Anonymous Request Allowed"
+    log = tmp_path / "old.jsonl"
+    log.write_text(json.dumps(event) + "\n")
+    table = detect(K8S, open=str(log), rules=[str(RULES)])
+    assert table.num_rows >= 1
+    assert table.column("time").cast(pa.int64()).to_pylist()[0] == -1_000_000_000  # k8saudit wraps it to a u64

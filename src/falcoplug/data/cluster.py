@@ -2,7 +2,8 @@
 
 Every worker loads the plugins itself (a ``.so`` path or a Python plugin must exist at the same
 place on every worker, with falcoplug installed there), reads its partitions, applies the rules or
-extracts the fields, and sends back an Arrow table and its counts per partition. The partitions go
+extracts the fields, and sends back per partition its counts and an Arrow table, or for alerts that
+are only printed their lines and times (:class:`AlertLines`). The partitions go
 to the workers in a few groups balanced by size (one task each: a task and its result cost a round
 trip), and a group whose plugins keep no state across events runs in one inspector, its rules
 compiled once. The merge concatenates the tables in partition order and sorts them by event time (a
@@ -231,7 +232,7 @@ class AlertLines:
 
 
 def _alert_lines(job: Job, host: Any, pipeline: Pipeline) -> AlertLines:
-    times: array[int] = array("q")
+    times: array[int] = array("Q")  # event times are unsigned (k8saudit wraps a time before 1970)
     lines: list[str] = []
     for alert in alerts(host, pipeline, with_fields=job.json_lines):
         times.append(alert.time_ns)
@@ -283,7 +284,7 @@ def merge_lines(results: Sequence[PartitionResult]) -> tuple[list[str], Counts]:
     orders a table; and the counts added up. Partitions already in order (files of consecutive
     hours) are concatenated without a sort."""
     counts = Counts()
-    times: array[int] = array("q")
+    times: array[int] = array("Q")
     lines: list[str] = []
     for r in sorted(results, key=lambda r: r.index):
         counts.add(r.counts)
