@@ -50,7 +50,7 @@ print(rows)
 
 
 def arrow_case(log: Path, events: int, runs: int) -> dict[str, float]:
-    fmt = " ".join("%" + f for f in FIELDS)
+    fmt = "*" + " ".join("%" + f for f in FIELDS)  # "*": every event printed, every field extracted
     run = [PY, "-m", "falcoplug", "run", "-p", f"k8saudit||{log}", "-p", "json", "-o", fmt]
     cases = {
         "falcoplug.data.read (Arrow record batches)": [PY, "-c", ARROW_SCRIPT, str(log), ";".join(FIELDS)],
