@@ -363,3 +363,5 @@ def test_an_event_before_1970_keeps_its_time_in_the_alerts_table(tmp_path):
     table = detect(K8S, open=str(log), rules=[str(RULES)])
     assert table.num_rows >= 1
     assert table.column("time").cast(pa.int64()).to_pylist()[0] == -1_000_000_000  # k8saudit wraps it to a u64
+    events = read_table(K8S, open=str(log), fields=["evt.rawtime", "ka.verb"])
+    assert events.column("evt.rawtime").cast(pa.int64()).to_pylist() == [-1_000_000_000]  # not a null

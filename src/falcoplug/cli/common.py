@@ -127,6 +127,7 @@ def rule_settings(config: FalcoConfig | None, *, json_output: bool = False, prio
     settings.rule_matching = rule_matching or settings.rule_matching
     if settings.rule_matching not in ("first", "all"):
         raise ConfigError(f"rule_matching must be 'first' or 'all', not {settings.rule_matching!r}")
+    # "debug", the default, is valid: checking it would import the rules engine for every run
     if settings.min_priority != "debug" and _priority(settings.min_priority) is None:
         raise ConfigError(f"invalid priority {settings.min_priority!r}: valid values are {PRIORITY_CHOICES}")
     return settings

@@ -126,7 +126,7 @@ def _read_here(run: TableRun) -> None:
         batches = record_batches(host, fields, filter=run.condition, limit=run.max_events)
         first = next(batches, None)
         schema = first.schema if first is not None else ColumnBuilder(host, fields).schema
-        with TableWriter(run.out, schema) as writer, event_loop_heap():
+        with TableWriter(run.out, schema) as writer:  # record_batches tunes the collector per batch
             for batch in [first] if first is not None else []:
                 writer.write(batch)
             for batch in batches:

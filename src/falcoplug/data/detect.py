@@ -20,7 +20,7 @@ from ..framework.inspector import Inspector
 from ..pipeline import Pipeline, Rules, RuleSettings
 from ..rules.alerts import Alert
 from ._deps import require
-from .schema import field_schema, to_array
+from .schema import field_schema, signed_ns, to_array
 from .session import Input, PluginLike, as_spec, opened, with_input
 
 ALERT_COLUMNS = ("time", "rule", "priority", "source", "tags", "hostname", "output", "message")
@@ -78,7 +78,7 @@ class AlertTable:
         pa = require("pyarrow")
         rows = self.rows
         arrays = [
-            pa.array([_signed(a.time_ns) for a in rows], pa.timestamp("ns", tz="UTC")),
+            pa.array([signed_ns(a.time_ns) for a in rows], pa.timestamp("ns", tz="UTC")),
             pa.array([a.rule.name for a in rows], pa.string()),
             pa.array([a.rule.priority.text for a in rows], pa.string()),
             pa.array([a.rule.source for a in rows], pa.string()),
@@ -90,12 +90,6 @@ class AlertTable:
         for name, info in self.fields.items():
             arrays.append(to_array(info, [a.output_fields.get(name) for a in rows]))
         return pa.Table.from_arrays(arrays, schema=self.schema())
-
-
-def _signed(ts: int) -> int:
-    """An event time (a u64) as the int64 nanoseconds it was made from: k8saudit stores a time
-    before 1970 as its negative UnixNano wrapped to 64 bits."""
-    return ts - (1 << 64) if ts >= 1 << 63 else ts
 
 
 def alerts(host: Inspector, pipeline: Pipeline, *, with_fields: bool = True) -> Iterator[Alert]:

@@ -99,9 +99,27 @@ def to_array(info: FieldInfo, values: Sequence[Any]) -> Any:
     try:
         return pa.array(values, type=arrow_type(info))
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        # A plugin value outside its declared type (a negative number, text in a number field):
-        # keep the column's type and the row, and say nothing was there.
-        return _lenient_array(info, values)
+        pass
+    if ftype == FT_ABSTIME:  # a time before 1970, wrapped to a u64: Arrow's timestamps are signed
+        values = [None if v is None else [_signed(x) for x in v] if info.is_list else _signed(v) for v in values]
+        try:
+            return pa.array(values, type=arrow_type(info))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            pass
+    # A plugin value outside its declared type (a negative number, text in a number field): keep
+    # the column's type and the row, and say nothing was there.
+    return _lenient_array(info, values)
+
+
+def signed_ns(ts: int) -> int:
+    """An absolute time (a u64 of nanoseconds, as events and abstime fields carry it) as Arrow's
+    signed timestamp: a time before 1970 is its negative nanoseconds wrapped to 64 bits (k8saudit
+    stores such a time so)."""
+    return ts - (1 << 64) if ts >= 1 << 63 else ts
+
+
+def _signed(value: Any) -> Any:
+    return signed_ns(value) if type(value) is int else value
 
 
 def _lenient_array(info: FieldInfo, values: Sequence[Any]) -> Any:

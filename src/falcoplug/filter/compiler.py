@@ -124,10 +124,10 @@ def compile_filter(
     text = condition if isinstance(condition, str) else None
     test, source = builder.finish(expr, text or type(node).__name__)
     guards = tuple(_top_guards(node, builder.guards, {}))
-    compiled = CompiledFilter(node, builder.field_list(), test, builder.warnings, guards, source, text and as_string(node))
-    compiled._columns_source = builder.columns_source(expr)
-    compiled._consts = tuple(builder.consts.values())
-    return compiled
+    return CompiledFilter(
+        node, builder.field_list(), test, builder.warnings, guards, source, text and as_string(node),
+        _columns_source=builder.columns_source(expr), _consts=tuple(builder.consts.values()),
+    )  # fmt: skip
 
 
 def _shared_nodes(root: ast.Node) -> frozenset[int]:

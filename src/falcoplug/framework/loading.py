@@ -40,19 +40,20 @@ def load_backend(location: str | os.PathLike[str] | type[Any]) -> PluginBackend:
 
 
 # Kept out of the SDK package: resolving a shared library must not import the SDK (17 ms at start).
-_MODULE_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+MODULE_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 def looks_like_python_plugin(location: str) -> bool:
     """Whether ``location`` names a Python plugin (not a shared library)."""
-    head = location.rsplit(":", 1)[0] if _has_class_suffix(location) else location
+    head = location.rsplit(":", 1)[0] if has_class_suffix(location) else location
     if head.endswith(".py"):
         return True
-    return not head.endswith(".so") and "/" not in head and os.sep not in head and bool(_MODULE_PATH.match(head)) and (
+    return not head.endswith(".so") and "/" not in head and os.sep not in head and bool(MODULE_PATH.match(head)) and (
         ":" in location or "." in head
     )
 
 
-def _has_class_suffix(location: str) -> bool:
+def has_class_suffix(location: str) -> bool:
+    """Whether ``location`` ends with ``:ClassName``."""
     head, sep, tail = location.rpartition(":")
     return bool(sep) and bool(head) and tail.isidentifier()

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 
 from ..errors import PluginLoadError
-from ..framework.loading import _MODULE_PATH, _has_class_suffix, looks_like_python_plugin
+from ..framework.loading import MODULE_PATH, has_class_suffix, looks_like_python_plugin
 from .plugin import Plugin
 
 
@@ -42,13 +42,13 @@ class PluginRef:
 def parse_ref(location: str, base: str | os.PathLike[str] | None = None) -> PluginRef:
     """Split a reference; a relative file path is made absolute against ``base`` (default: cwd)."""
     text = os.fspath(location).strip()
-    head, cls = (text.rsplit(":", 1) if _has_class_suffix(text) else (text, None))
+    head, cls = (text.rsplit(":", 1) if has_class_suffix(text) else (text, None))
     if head.endswith(".py") or "/" in head or os.sep in head:
         path = Path(head).expanduser()
         if not path.is_absolute():
             path = Path(base or os.getcwd()) / path
         return PluginRef(None, str(path.resolve()), cls)
-    if not _MODULE_PATH.match(head):
+    if not MODULE_PATH.match(head):
         raise PluginLoadError(f"cannot load plugin {text}: not a module path or a .py file", plugin=text)
     return PluginRef(head, None, cls)
 
