@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from array import array
 import json
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -20,6 +21,7 @@ from falcoplug.data.cluster import (  # noqa: E402
     JSON_COLUMN, AlertLines, Counts, Job, PartitionFailed, PartitionResult, groups_of, merge, merge_lines, run_group,
     run_here, run_on_cluster,
 )  # fmt: skip
+from falcoplug.data import cluster as cluster_module  # noqa: E402
 from falcoplug.framework.config import PluginSpec  # noqa: E402
 
 import falcoplug.plugins  # noqa: E402
@@ -31,8 +33,9 @@ K8S = ["k8saudit", "json"]
 EVENTS = 51  # audit events in the bundled samples, the items of EventLists counted
 
 
-def falcoplug(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "falcoplug", *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+def falcoplug(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "falcoplug", *args], capture_output=True, text=True, cwd=cwd, timeout=120,
+                          env=env)  # fmt: skip
 
 
 @pytest.fixture()
@@ -302,6 +305,54 @@ def test_cli_cluster_prints_the_same_alerts_as_one_process(tmp_path, scheduler):
     assert sorted(map(json.dumps, map(drop, many))) == sorted(map(json.dumps, map(drop, one)))
     assert [a["time"] for a in many] == sorted(a["time"] for a in many)
     assert "Events detected: %d" % len(one) in cluster.stderr
+
+
+def test_a_local_cluster_brings_alert_lines_back_through_files_it_removes(tmp_path):
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    archive = _archive(tmp_path, files=3, copies=1)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    args = ["run", "-p", f"k8saudit||{archive}", "-p", "json", "-r", str(RULES), "--json"]
+    single = falcoplug(*args)
+    local = falcoplug(*args, "--cluster", "local:2", env={**os.environ, "TMPDIR": str(temp)})
+    assert local.returncode == 0, local.stderr
+    drop = lambda line: json.dumps({k: v for k, v in json.loads(line).items() if k != "hostname"})  # noqa: E731
+    assert sorted(map(drop, local.stdout.splitlines())) == sorted(map(drop, single.stdout.splitlines()))
+    assert list(temp.iterdir()) == []  # the spill folder and its files are gone
+
+
+def test_spilled_alert_lines_come_back_whole(tmp_path):
+    lines = ["plain", "two\nlines", "caf\u00e9 \U0001f600", "", "lone \udc80 surrogate"]
+    spilled = AlertLines(array("Q", [5, 4, 3, 2, 1]), lines).spill(str(tmp_path))
+    assert Path(spilled.path).parent == tmp_path and list(spilled.lengths) == [len(x) for x in lines]
+    back = spilled.load()
+    assert back.lines == lines and list(back.times) == [5, 4, 3, 2, 1]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_keeps_its_inspector_between_its_groups_on_a_worker(tmp_path, monkeypatch):
+    archive = _archive(tmp_path, files=3, copies=1)
+    parts = split_input(open_params=str(archive))
+    compiled = []
+    load = cluster_module.Rules.load
+    monkeypatch.setattr(cluster_module.Rules, "load", lambda *a: compiled.append(1) or load(*a))
+    monkeypatch.setattr(cluster_module, "_idle", [])
+    job = Job((PluginSpec("k8saudit"), PluginSpec("json")), rules=(str(RULES),), lines_only=True, run_id="run-1")
+    first, second = run_group(job, parts[:2]), run_group(job, parts[2:])
+    assert len(compiled) == 1  # the second group found the first one's inspector and rules
+    alone = list(run_here(replace(job, run_id=""), parts))
+    assert [r.table.lines for r in first + second] == [r.table.lines for r in alone]
+    kept, compiled[:] = cluster_module._idle[0], []
+    other = run_group(replace(job, run_id="run-2"), parts[:1])
+    assert len(compiled) == 1 and [h.run_id for h in cluster_module._idle] == ["run-2"]
+    assert not any(p.initialized for p in kept.plugins)  # the older run's inspector was destroyed
+    assert other[0].table.lines == alone[0].table.lines
+    missing = replace(parts[1], input=replace(parts[1].input, open_params=str(archive / "gone.jsonl")))
+    with pytest.raises(PartitionFailed, match="gone.jsonl"):
+        run_group(replace(job, run_id="run-2"), [missing])
+    assert cluster_module._idle == []  # a failed group's inspector is not kept
+    run_group(replace(job, run_id=""), parts[:1])
+    assert cluster_module._idle == []  # a run without an id keeps nothing
 
 
 def test_cluster_events_need_out_and_write_the_table(tmp_path, scheduler):
