@@ -56,3 +56,19 @@ def test_a_stepped_generator_runs_tuned_and_its_caller_does_not():
     for n in stepped(loop()):
         assert gc.get_threshold() == before  # the caller's code between two items
     assert seen == [max(YOUNG_THRESHOLD, before[0])] * 3 and n == 2
+
+
+def test_cycles_made_during_a_loop_are_still_collected():
+    freed = []
+
+    class Node:
+        def __init__(self) -> None:
+            self.me = self  # a cycle: only the collector frees it
+
+        def __del__(self) -> None:
+            freed.append(1)
+
+    with event_loop_heap():
+        for _ in range(2 * YOUNG_THRESHOLD):
+            Node()
+        assert len(freed) >= YOUNG_THRESHOLD // 2  # collected within the loop, not piled up until its end
