@@ -106,7 +106,23 @@ def test_filter_keeps_what_the_condition_matches():
 def test_read_yields_batches_of_the_size_asked_and_a_limit():
     batches = list(read(K8S, open=str(SAMPLES), fields=["evt.num"], batch_size=20))
     assert [b.num_rows for b in batches] == [20, 20, 11]
+    whole = read_table(K8S, open=str(SAMPLES), fields=["evt.num", "ka.verb"])
+    for size in (1, 7, 50, 51, 100):  # rows cut across host batches, in order, none lost or repeated
+        parts = list(read(K8S, open=str(SAMPLES), fields=["evt.num", "ka.verb"], batch_size=size))
+        assert [b.num_rows for b in parts] == [size] * (EVENTS // size) + ([EVENTS % size] if EVENTS % size else [])
+        assert pa.Table.from_batches(parts).equals(whole)
     assert read_table(K8S, open=str(SAMPLES), fields=["evt.num"], limit=7).column(0).to_pylist() == list(range(1, 8))
+
+
+def test_record_batches_cut_across_host_batches_keep_every_row_in_order():
+    plugins = [f"{build_plugin('source_plugin')}|{{}}|count=20000,batch=100", str(build_plugin("extractor_plugin"))]
+    fields = ["evt.num", "ext.u64", "ext.str"]
+    parts = list(read(plugins, fields=fields, batch_size=5000))  # host batches are of 8192 events
+    assert [b.num_rows for b in parts] == [5000] * 4
+    table = pa.Table.from_batches(parts)
+    assert table.column("evt.num").to_pylist() == list(range(1, 20001))
+    assert table.column("ext.u64").to_pylist() == [2 * n for n in range(20000)]
+    assert table.column("ext.str").equals(read_table(plugins, fields=fields).column("ext.str"))
 
 
 def test_an_unknown_field_is_an_error_naming_it():
