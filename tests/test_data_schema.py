@@ -64,7 +64,7 @@ def test_the_direct_path_is_taken_for_the_common_columns_and_declines_the_rest()
     assert _direct_array(pa, FT_IPADDR, ["10.0.0.1"]).to_pylist() == ["10.0.0.1"]
     assert _direct_array(pa, FT_RELTIME, [2**63]) is None  # beyond a signed duration
     assert _direct_array(pa, FT_UINT64, [-1]) is None
-    assert _direct_array(pa, FT_STRING, ["a", b"b"]) is None
+    assert _direct_array(pa, FT_STRING, ["a", 1]) is None
     assert _direct_array(pa, FT_STRING, ["\udc80"]) is None  # not UTF-8
 
 

@@ -137,10 +137,8 @@ def _direct_array(pa: Any, ftype: int, values: Sequence[Any]) -> Any:
             return pa.Array.from_buffers(kind, len(values), [validity, pa.py_buffer(data)], null_count=len(nulls))
         builder_type = getattr(pa.lib, "StringBuilder", None)  # pyarrow's builder of text columns
         if ftype not in (FT_BOOL, FT_BYTEBUF) and builder_type is not None:
-            if not all(type(v) is str for v in values if v is not None):
-                return None
             builder = builder_type()
-            builder.append_values(values)  # UnicodeEncodeError: a lone surrogate
+            builder.append_values(values)  # TypeError: not text; UnicodeError: a lone surrogate
             return builder.finish()
     except (TypeError, OverflowError, ValueError):
         return None
