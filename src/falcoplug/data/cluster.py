@@ -3,10 +3,10 @@
 Every worker loads the plugins itself (a ``.so`` path or a Python plugin must exist at the same
 place on every worker, with falcoplug installed there), reads its partitions, applies the rules or
 extracts the fields, and sends back per partition its counts and an Arrow table, or for alerts that
-are only printed their lines and times (:class:`AlertLines`). The partitions go
-to the workers in a few groups balanced by size (one task each: a task and its result cost a round
-trip), and a group whose plugins keep no state across events runs in one inspector, its rules
-compiled once. The merge concatenates the tables in partition order and sorts them by event time (a
+are only printed their lines and times (:class:`AlertLines`; through a file on a local cluster). The
+partitions go to the workers in a few groups balanced by size (one task each: a task and its result
+cost a round trip); when the plugins keep no state across events, a worker runs all its groups of a
+run in one inspector, the rules compiled once. The merge concatenates the tables in partition order and sorts them by event time (a
 stable sort, so events with the same time keep their partition's order), then adds the counts up.
 """
 
@@ -254,8 +254,8 @@ def _detect(job: Job, host: Any, rules: Rules | None = None) -> tuple[Any, Count
         rules = Rules.load(host, job.rules, job.settings)
     pipeline = Pipeline(host, rules=rules)
     if job.lines_only:
-        lines = _alert_lines(job, host, pipeline)
-        return (lines.spill(job.spill_dir) if job.spill_dir else lines), counts_of(pipeline.stats)
+        found = _alert_lines(job, host, pipeline)
+        return (found.spill(job.spill_dir) if job.spill_dir else found), counts_of(pipeline.stats)
     gathered = AlertTable(output_field_infos(rules))
     lines: list[str] = []
     for alert in alerts(host, pipeline):
