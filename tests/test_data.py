@@ -132,6 +132,32 @@ def test_an_unknown_field_is_an_error_naming_it():
         read_table(K8S, open=str(SAMPLES), fields=["ka.nope"])
 
 
+def test_alerts_become_record_batches_a_chunk_at_a_time(tmp_path):
+    from falcoplug.data.detect import AlertTable, alerts, output_field_infos
+    from falcoplug.data.session import Input, opened
+    from falcoplug.pipeline import Pipeline, Rules
+
+    with opened([PluginSpec("k8saudit", "", str(SAMPLES)), PluginSpec("json")], Input(open_params=str(SAMPLES))) as host:
+        rules = Rules.load(host, [str(RULES)], None)
+        table = AlertTable(output_field_infos(rules), chunk=10)
+        sizes = []
+        for alert in alerts(host, Pipeline(host, rules=rules)):
+            table.add(alert)
+            assert len(table.rows) < 10  # a full chunk is a batch at once: no alert object piles up
+            sizes += [b.num_rows for b in table.take_batches()]
+        assert sizes == [10, 10, 10, 10] and len(table.rows) == 6
+        rest = table.table()  # the last, partial chunk
+    assert rest.num_rows == 6
+    whole = detect(K8S, open=str(SAMPLES), rules=[str(RULES)])
+    assert whole.slice(40).equals(rest)
+    out = tmp_path / "alerts.parquet"
+    run = falcoplug("run", "-p", f"k8saudit||{SAMPLES}", "-p", "json", "-r", str(RULES), "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(out).equals(whole)
+
+
 def test_alerts_table_matches_the_json_alerts():
     table = detect(K8S, open=str(SAMPLES), rules=[str(RULES)])
     run = falcoplug("run", "-p", f"k8saudit||{SAMPLES}", "-p", "json", "-r", str(RULES), "--json")

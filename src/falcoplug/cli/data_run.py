@@ -138,6 +138,7 @@ def _read_here(run: TableRun) -> None:
 
 
 def _detect_here(run: TableRun) -> None:
+    """Alerts to a file, written a chunk at a time as they are found (memory stays that of a chunk)."""
     assert run.out is not None
     specs, source = _input(run)
     started = time.perf_counter()
@@ -145,15 +146,21 @@ def _detect_here(run: TableRun) -> None:
         rules = Rules.load(host, run.rules_paths, run.settings)
         pipeline = Pipeline(host, rules=rules, condition=run.condition)
         table = AlertTable(output_field_infos(rules))
-        try:
-            with event_loop_heap():
-                for alert in alerts(host, pipeline):
-                    table.add(alert)
-                    if run.max_events is not None and pipeline.stats.events >= run.max_events:
-                        break
-        except KeyboardInterrupt:
-            pass  # what was gathered is written, as a live run prints what it had
-        write_table(table.table(), run.out)
+        with TableWriter(run.out, table.schema()) as writer:
+            try:
+                with event_loop_heap():
+                    for alert in alerts(host, pipeline):
+                        table.add(alert)
+                        if table.batches:
+                            for batch in table.take_batches():
+                                writer.write(batch)
+                        if run.max_events is not None and pipeline.stats.events >= run.max_events:
+                            break
+            except KeyboardInterrupt:
+                pass  # what was gathered is written, as a live run prints what it had
+            table.flush()
+            for batch in table.take_batches():
+                writer.write(batch)
         counts = counts_of(pipeline.stats)
     _summary(run, counts, time.perf_counter() - started, default=True)
 

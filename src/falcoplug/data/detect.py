@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..filter import ast
-from ..filter.fields import FT_STRING, FieldInfo
+from ..filter.fields import FT_ABSTIME, FT_STRING, FieldInfo
 from ..framework.heap import event_loop_heap
 from ..framework.inspector import Inspector
 from ..pipeline import Pipeline, Rules, RuleSettings
 from ..rules.alerts import Alert
 from ._deps import require
-from .schema import field_schema, signed_ns, to_array
+from .schema import field_schema, to_array
 from .session import Input, PluginLike, as_spec, opened, with_input
 
 ALERT_COLUMNS = ("time", "rule", "priority", "source", "tags", "hostname", "output", "message")
@@ -51,13 +51,31 @@ def output_field_infos(rules: Rules) -> dict[str, FieldInfo]:
 
 @dataclass
 class AlertTable:
-    """Alerts gathered into columns; :meth:`table` makes the Arrow table."""
+    """Alerts gathered into columns, ``chunk`` alerts at a time: each chunk becomes a record batch
+    as soon as it is full (an alert object with its output fields weighs 2-3 kB; its row, a tenth
+    of that). :meth:`table` makes the Arrow table; :meth:`take_batches` hands the batches made so
+    far to a writer."""
 
     fields: dict[str, FieldInfo]
-    rows: list[Alert] = field(default_factory=list)
+    chunk: int = 16_384
+    rows: list[Alert] = field(default_factory=list)  # not in a batch yet
+    batches: list[Any] = field(default_factory=list)
 
     def add(self, alert: Alert) -> None:
         self.rows.append(alert)
+        if len(self.rows) >= self.chunk:
+            self.flush()
+
+    def flush(self) -> None:
+        """The alerts not in a batch yet, into one."""
+        if self.rows:
+            self.batches.append(self._batch(self.rows))
+            self.rows = []
+
+    def take_batches(self) -> list[Any]:
+        """The record batches made so far (full chunks only), no longer held here."""
+        taken, self.batches = self.batches, []
+        return taken
 
     def schema(self) -> Any:
         pa = require("pyarrow")
@@ -76,20 +94,29 @@ class AlertTable:
 
     def table(self) -> Any:
         pa = require("pyarrow")
-        rows = self.rows
+        self.flush()
+        return pa.Table.from_batches(self.batches, schema=self.schema())
+
+    def _batch(self, rows: Sequence[Alert]) -> Any:
+        pa = require("pyarrow")
+        text = _TEXT
         arrays = [
-            pa.array([signed_ns(a.time_ns) for a in rows], pa.timestamp("ns", tz="UTC")),
-            pa.array([a.rule.name for a in rows], pa.string()),
-            pa.array([a.rule.priority.text for a in rows], pa.string()),
-            pa.array([a.rule.source for a in rows], pa.string()),
+            to_array(_TIME, [a.time_ns for a in rows]),
+            to_array(text, [a.rule.name for a in rows]),
+            to_array(text, [a.rule.priority.text for a in rows]),
+            to_array(text, [a.rule.source for a in rows]),
             pa.array([sorted(a.rule.tags) for a in rows], pa.list_(pa.string())),
-            pa.array([a.hostname for a in rows], pa.string()),
-            pa.array([a.text for a in rows], pa.string()),
-            pa.array([a.message for a in rows], pa.string()),
+            to_array(text, [a.hostname for a in rows]),
+            to_array(text, [a.text for a in rows]),
+            to_array(text, [a.message for a in rows]),
         ]
         for name, info in self.fields.items():
             arrays.append(to_array(info, [a.output_fields.get(name) for a in rows]))
-        return pa.Table.from_arrays(arrays, schema=self.schema())
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema())
+
+
+_TEXT = FieldInfo("text", FT_STRING)
+_TIME = FieldInfo("time", FT_ABSTIME)
 
 
 def alerts(host: Inspector, pipeline: Pipeline, *, with_fields: bool = True) -> Iterator[Alert]:
