@@ -14,12 +14,14 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -34,20 +36,35 @@ PY = sys.executable
 PEAK_MB: dict[str, float] = {}  # the largest peak RSS of each case's process (its workers included)
 
 
-def timed(cmd: list[str], case: str = "") -> tuple[float, subprocess.CompletedProcess[bytes]]:
+@dataclass
+class Done:
+    seconds: float
+    stderr: str
+    alerts: list[bytes] | None  # digests of the alert lines (hostname aside), sorted
+
+
+def timed(cmd: list[str], case: str, alerts: bool = False) -> Done:
+    """``cmd`` run and timed, its output in a file (this process stays small: a child's peak RSS
+    counts the memory of the process it was forked from)."""
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         child = subprocess.Popen(cmd, stdout=out, stderr=err)
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
         err.seek(0)
-        done = subprocess.CompletedProcess(cmd, child.returncode, out.read(), err.read())
-    if done.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{done.stderr.decode()[-2000:]}")
+        stderr = err.read().decode()
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"failed: {' '.join(cmd)}\n{stderr[-2000:]}")
+        out.seek(0)
+        digests = sorted(map(_alert_digest, out)) if alerts else None
     PEAK_MB[case] = max(PEAK_MB.get(case, 0.0), usage.ru_maxrss / 1024)
-    return seconds, done
+    return Done(seconds, stderr, digests)
+
+
+def _alert_digest(line: bytes) -> bytes:
+    alert = json.loads(line)
+    alert.pop("hostname", None)
+    return hashlib.sha1(json.dumps(alert, sort_keys=True).encode()).digest()
 
 
 ARROW_SCRIPT = """
@@ -68,23 +85,19 @@ def arrow_case(log: Path, events: int, runs: int) -> dict[str, float]:
         "falcoplug run -o (same fields, lines to /dev/null)": run,
         "falcoplug run --out events.parquet (same fields)": [*run, "--out", str(log.with_suffix(".parquet"))],
     }
-    best = {name: min(timed(cmd, name)[0] for _ in range(runs)) for name, cmd in cases.items()}
+    best = {name: min(timed(cmd, name).seconds for _ in range(runs)) for name, cmd in cases.items()}
     return {name: events / seconds for name, seconds in best.items()}
 
 
 def cluster_case(folder: Path, runs: int, workers: int) -> tuple[dict[str, float], bool, int]:
     base = [PY, "-m", "falcoplug", "run", "-p", f"k8saudit||{folder}", "-p", "json", "-r", str(RULES), "--json"]
     many = f"--cluster local:{workers}"
-    single_s, single = min((timed(base, "one process") for _ in range(runs)), key=lambda r: r[0])
-    cluster_s, cluster = min((timed([*base, "--cluster", f"local:{workers}"], many) for _ in range(runs)), key=lambda r: r[0])
-
-    def alerts(done: subprocess.CompletedProcess[bytes]) -> list[str]:
-        rows = [json.loads(line) for line in done.stdout.splitlines()]
-        return sorted(json.dumps({k: v for k, v in r.items() if k != "hostname"}, sort_keys=True) for r in rows)
-
-    same = alerts(single) == alerts(cluster)
-    events = int(single.stderr.decode().split("Events processed: ")[1].split()[0])
-    return {"one process": events / single_s, many: events / cluster_s}, same, events
+    single = min((timed(base, "one process", alerts=True) for _ in range(runs)), key=lambda d: d.seconds)
+    cluster = min((timed([*base, "--cluster", f"local:{workers}"], many, alerts=True) for _ in range(runs)),
+                  key=lambda d: d.seconds)  # fmt: skip
+    events = int(single.stderr.split("Events processed: ")[1].split()[0])
+    rates = {"one process": events / single.seconds, many: events / cluster.seconds}
+    return rates, single.alerts == cluster.alerts, events
 
 
 def main() -> None:
