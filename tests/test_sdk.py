@@ -745,3 +745,46 @@ def test_open_params_as_dataclass():
 def test_open_param_json():
     assert OpenParam("v", "d", ";").to_json() == {"value": "v", "desc": "d", "separator": ";"}
     assert dc_field  # the kitchen plugin imports dataclasses.field next to the SDK's field
+
+
+def test_in_process_extractors_get_the_payload_objects_the_source_returned():
+    made: list[bytes] = []
+
+    class Echo(SourcePlugin, ExtractPlugin):
+        name, version, id, event_source = "echo", "0.1.0", 999, "echo"
+
+        def open(self, params: str) -> PullInstance:
+            class Numbers(PullInstance):
+                def __init__(self) -> None:
+                    self.n = 0
+
+                def pull(self):
+                    if self.n == 30:
+                        return EOF
+                    self.n += 1
+                    made.append(b"payload %d " % self.n + b"x" * 2000)
+                    return made[-1]
+
+            return Numbers()
+
+        @field("echo.same", desc="whether the payload is the object the source made")
+        def same(self, event: Event) -> bool:
+            return any(event.payload is p for p in made)
+
+        @field("echo.len", desc="the payload's length")
+        def length(self, event: Event) -> int:
+            return len(event.payload)
+
+    insp = Inspector()
+    insp.register(Echo).init("")
+    insp.open("echo", "")
+    plan = insp.plan("echo", ["echo.same", "echo.len"])
+    rows, heads = [], []
+    for batch in insp.batches():
+        rows += [row for _, row in plan.rows(batch)]
+        heads += plan.columns(batch.head(2))[1]  # a cut batch keeps its payload objects too
+        singles = [plan.columns(one)[1][0] for one in batch.singles()]  # one-event batches slice theirs
+        assert singles == [len(p) for p in made[-len(singles):]]
+    assert rows == [[True, len(p)] for p in made] and len(rows) == 30
+    assert heads and all(h > 2000 for h in heads)
+    insp.destroy()

@@ -196,11 +196,17 @@ class EventBatch:
     plugin's next call; readers make events from it without copying them one by one.
     """
 
-    __slots__ = ("data", "offsets")
+    __slots__ = ("data", "offsets", "payloads")
 
-    def __init__(self, data: bytes | bytearray | memoryview, offsets: Sequence[int]) -> None:
+    def __init__(
+        self, data: bytes | bytearray | memoryview, offsets: Sequence[int], payloads: Sequence[bytes] | None = None
+    ) -> None:
         self.data = data
         self.offsets = offsets
+        # The payloads of plugin events, one per offset, as the objects a Python source returned
+        # (when the host laid them out): Python extractors get the very objects, not copies, so
+        # a plugin's per-payload caches hit at once (a 2 kB payload's hash is computed once).
+        self.payloads = payloads
 
     @classmethod
     def from_events(cls, events: Sequence[bytes]) -> EventBatch:

@@ -10,6 +10,7 @@ interface is used here (``describe``, ``PluginDriver``, ``load_plugin_class``, t
 
 from __future__ import annotations
 
+import itertools
 import struct
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ _HEAD: Final = struct.Struct("<QQIHIIII")  # header, the two u32 parameter lengt
 _LEN: Final = struct.Struct("<I")
 _JSON_SCHEMA: Final = 1
 _PAYLOAD: Final = 38  # where a plugin event's payload starts
+_NO_PAYLOADS: Final = itertools.repeat(None)  # a batch without its payload objects: sliced per event
 _PLUGIN_EVENT_TYPE: Final = PPME_PLUGINEVENT_E.to_bytes(2, "little")
 _EMPTY: Final = EventBatch(b"", ())
 
@@ -162,6 +164,7 @@ class InProcessBackend(PluginBackend):
         pack = _HEAD.pack
         parts: list[bytes] = []
         offsets: list[int] = []
+        payloads: list[bytes] = []
         pos = 0
         for item in items:
             payload, ts = _item(item, plugin_name)
@@ -170,9 +173,10 @@ class InProcessBackend(PluginBackend):
                 raise _batch_error(plugin_name, f"an event of {n} bytes exceeds max_event_size ({limit})")
             parts.append(pack(now if ts == TS_NOW else ts, NO_TID, 38 + n, PPME_PLUGINEVENT_E, 2, 4, n, plugin_id))
             parts.append(payload)
+            payloads.append(payload)
             offsets.append(pos)
             pos += 38 + n
-        return EventBatch(b"".join(parts), offsets)
+        return EventBatch(b"".join(parts), offsets, payloads)
 
     def list_open_params(self) -> tuple[int, str | None]:
         text = self._driver().list_open_params()
@@ -272,14 +276,16 @@ class InProcessExtractor(Extractor):
         copy = bytes if isinstance(data, memoryview) else None  # plugin code gets bytes, not views
         values_of = []  # one tuple (or None) per event, turned into columns at the end
         add = values_of.append
-        for off, num in zip(batch.offsets, evtnums):
+        payloads = batch.payloads if batch.payloads is not None else _NO_PAYLOADS
+        for off, num, payload in zip(batch.offsets, evtnums, payloads):
             if type_ok is not None and not type_ok[data[off + 20] | data[off + 21] << 8]:
                 add(None)
                 continue
             event = data[off : off + unpack(data, off + 16)[0]]
             if copy is not None:
                 event = copy(event)
-            payload = event[_PAYLOAD:] if event[20:22] == _PLUGIN_EVENT_TYPE else b""
+            if payload is None:
+                payload = event[_PAYLOAD:] if event[20:22] == _PLUGIN_EVENT_TYPE else b""
             add(run(event, payload, num, source))
         if not values_of:
             return [[] for _ in range(nf)]

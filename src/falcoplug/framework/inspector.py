@@ -83,7 +83,9 @@ class SourcedBatch:
 
     def head(self, n: int) -> SourcedBatch:
         """The first ``n`` events of the batch (``-n``: a run that stops inside a batch)."""
-        return SourcedBatch(EventBatch(self.events.data, self.events.offsets[:n]), self.first_num, self.source, self.host)
+        events = self.events
+        payloads = None if events.payloads is None else events.payloads[:n]
+        return SourcedBatch(EventBatch(events.data, events.offsets[:n], payloads), self.first_num, self.source, self.host)
 
     def singles(self) -> Iterator[SourcedBatch]:
         """The batch cut into one-event batches."""
