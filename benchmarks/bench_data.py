@@ -4,7 +4,8 @@
 
 1. Arrow export: the bundled k8saudit + json plugins, 10 fields, over ``--events`` audit events
    (the samples repeated): ``falcoplug.data.read`` (record batches) against ``falcoplug run -q``
-   with the same ``-o`` fields and against ``falcoplug run -o`` writing the lines to /dev/null, all
+   with the same ``-o`` fields (extracted, nothing printed; the target's baseline) and against
+   ``falcoplug run -o`` writing the lines to /dev/null, all
    as subprocesses measured side by side in one run (best of ``--runs``).
 2. Scale-out: ``--files`` files of audit events with the official rules: ``falcoplug run -r``
    (one process) against ``falcoplug run -r --cluster local:2`` (cluster start included), and
@@ -119,7 +120,7 @@ def main() -> None:
             make_log(folder / f"audit-{i:02}.jsonl", args.per_file)
         scale, same, cluster_events = cluster_case(folder, args.runs, args.workers)
     base = rates["falcoplug run -q -o (same fields)"]
-    same_work = rates["falcoplug run -o (same fields, lines to /dev/null)"]  # extracts what the export does
+    same_work = rates["falcoplug run -o (same fields, lines to /dev/null)"]  # extracts the same fields, and formats and writes them
     lines = [f"### Events and alerts as data ({date.today()}, {machine()})", "",
              f"Arrow export, k8saudit + json, {len(FIELDS)} fields, {events:,} events (best of {args.runs}, subprocesses side by side):", "",
              "| run | events/s | vs `run -q` | vs `run -o` | peak RSS |", "|---|---:|---:|---:|---:|"]  # fmt: skip

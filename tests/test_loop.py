@@ -89,6 +89,23 @@ def test_failing_extract_fields_calls_are_reported(env):
     assert strict.returncode == 1 and "ext.fail failed" in strict.stderr
 
 
+
+@pytest.mark.parametrize("condition", [[], ["-f", "evt.num > 0"]], ids=["columns", "filtered"])
+def test_quiet_with_a_format_still_extracts_its_fields(condition: list[str]):
+    """-q -o prints nothing yet extracts the format's fields (what they cost; with --strict, a check
+    that every one extracts): ext.fail's failures are counted, and fatal with --strict; -q alone
+    extracts nothing."""
+    src, ext = str(build_plugin("source_plugin")), str(build_plugin("extractor_plugin"))
+    base = [sys.executable, "-m", "falcoplug", "run", "-p", f"{src}|{{}}|count=20", "-p", ext, "-q", *condition]
+    fmt = ["-o", "*%evt.num %ext.fail"]
+    quiet = subprocess.run([*base, *fmt, "--summary"], capture_output=True, text=True, timeout=60)
+    assert quiet.returncode == 0 and quiet.stdout == "", quiet.stderr
+    assert "Extraction failures: 4" in quiet.stderr
+    strict = subprocess.run([*base, *fmt, "--strict"], capture_output=True, text=True, timeout=60)
+    assert strict.returncode == 1 and "ext.fail failed" in strict.stderr
+    nothing = subprocess.run([*base, "--strict", "--summary"], capture_output=True, text=True, timeout=60)
+    assert nothing.returncode == 0 and "Extraction failures" not in nothing.stderr, nothing.stderr
+
 def test_max_events_with_a_filter_counts_matching_events(loop_lib):
     """As libsinsp's -n: with -f, N events that match (peer-diffs #3)."""
     result = run(loop_lib, "count=200,batch=7", "-f", "loop.index > 50", "-n", "3", "-o", "%loop.index", "--summary")

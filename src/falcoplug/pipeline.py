@@ -341,9 +341,13 @@ class Pipeline:
         self.stats.kept += sum(kept)
         return kept
 
-    def count(self, batch: SourcedBatch) -> int:
-        """How many events of a batch the condition keeps, with nothing rendered (``-q``)."""
+    def count(self, batch: SourcedBatch, *, extract: bool = False) -> int:
+        """How many events of a batch the condition keeps, with nothing rendered (``-q``).
+        ``extract``: the output format's fields are extracted for each of them all the same
+        (``-q -o``: what the fields alone cost, and with ``--strict`` a check that each extracts)."""
         state = self._state(batch.source)
+        if extract and state.output is not None:
+            return self._extract(state, batch)
         if state.condition is None:
             self.stats.events += len(batch)
             self.stats.kept += len(batch)
@@ -354,6 +358,21 @@ class Pipeline:
         columns = dict(zip(plan.fields, plan.columns(batch)))
         kept = self._kept(state, batch, columns)
         return len(batch) if kept is None else sum(kept)
+
+    def _extract(self, state: _SourceState, batch: SourcedBatch) -> int:
+        output = state.output
+        assert output is not None
+        if state.plan is not None and state.render is not None:  # the compiled core's columns
+            columns = dict(zip(state.plan.fields, state.plan.columns(batch)))
+            kept = self._kept(state, batch, columns)
+            return len(batch) if kept is None else sum(kept)
+        fields = [f for f in output.fields if not isinstance(f, MissingField)]
+        count = 0
+        for values in self._matching(batch):
+            for f in fields:
+                values.value(f)
+            count += 1
+        return count
 
     def text(self, batch: SourcedBatch) -> str | None:
         """A batch's output as one text (lines ending with newlines), when the compiled core can

@@ -89,7 +89,8 @@ def make_pipeline(host: Inspector, opts: RunOptions, plugin_versions: Mapping[st
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event (or Falco's JSON alerts).")
 @click.option("--priority", default=None, help="With rules: the minimum rule priority (falco.yaml 'priority').")
 @click.option("--rule-matching", type=click.Choice(["first", "all"]), default=None, help="With rules: first or all matching rules.")
-@click.option("-q", "--quiet", is_flag=True, help="Print no events or alerts (with -w: only record).")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print no events or alerts (with -w: only record; with -o: the fields are still extracted).")  # fmt: skip
 @click.option("--summary/--no-summary", default=None, help="A summary on stderr at the end (default: with rules).")
 @click.option("--metrics", is_flag=True, help="Print the plugins' metrics on stderr at the end.")
 @click.option("--metrics-interval", type=click.FloatRange(min=0.001), default=None, metavar="SECONDS",
@@ -238,7 +239,7 @@ def _pump(host: Inspector, batches: Iterator[SourcedBatch], pipeline: Pipeline, 
         if opts.quiet and pipeline.rules is None:  # nothing to print: the condition only, if any
             mark = pipeline.stats.mark()
             try:
-                kept = pipeline.count(batch)
+                kept = pipeline.count(batch, extract=opts.output_format is not None)
             except KeyboardInterrupt:
                 pipeline.stats.restore(mark)
                 raise
