@@ -34,7 +34,7 @@ FIELDS = ["evt.num", "evt.rawtime", "ka.verb", "ka.user.name", "ka.target.resour
 PY = sys.executable
 
 
-PEAK_MB: dict[str, float] = {}  # the largest peak RSS of each case's process (its workers included)
+PEAK_MB: dict[str, float] = {}  # each case's peak RSS: its largest process (a cluster's parent or one of its workers)
 
 
 @dataclass

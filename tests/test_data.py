@@ -158,6 +158,37 @@ def test_alerts_become_record_batches_a_chunk_at_a_time(tmp_path):
     assert pq.read_table(out).equals(whole)
 
 
+def test_run_out_writes_alerts_as_their_chunks_fill(tmp_path, monkeypatch):
+    """run -r --out writes each chunk of alerts once it is full (a row group each), the last one at
+    the end: the file is the whole alerts table."""
+    from functools import partial
+
+    from click.testing import CliRunner
+
+    from falcoplug.cli import data_run
+    from falcoplug.cli.main import main
+    from falcoplug.data.detect import AlertTable
+
+    waiting = []  # at each alert, the full chunks not written yet
+
+    class Watched(AlertTable):
+        def add(self, alert):  # type: ignore[no-untyped-def]
+            waiting.append(len(self.batches))
+            super().add(alert)
+
+    monkeypatch.setattr(data_run, "AlertTable", partial(Watched, chunk=10))
+    out = tmp_path / "alerts.parquet"
+    args = ["run", "-p", f"k8saudit||{SAMPLES}", "-p", "json", "-r", str(RULES), "--out", str(out)]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    import pyarrow.parquet as pq
+
+    written = pq.ParquetFile(out)
+    assert [written.metadata.row_group(i).num_rows for i in range(written.num_row_groups)] == [10, 10, 10, 10, 6]
+    assert written.read().equals(detect(K8S, open=str(SAMPLES), rules=[str(RULES)]))
+    assert len(waiting) == 46 and set(waiting) == {0}
+
+
 def test_alerts_table_matches_the_json_alerts():
     table = detect(K8S, open=str(SAMPLES), rules=[str(RULES)])
     run = falcoplug("run", "-p", f"k8saudit||{SAMPLES}", "-p", "json", "-r", str(RULES), "--json")
@@ -282,6 +313,9 @@ def test_the_cluster_gives_the_alerts_of_one_process_in_event_time_order(tmp_pat
     times = on_cluster.column("time").cast(pa.int64()).to_pylist()
     assert times == sorted(times)
     assert counts.events == 4 * 3 * EVENTS and counts.alerts == single.num_rows
+    distributed = pytest.importorskip("distributed")
+    with distributed.Client(scheduler) as client:  # the workers outlive the run: they keep no inspector of it
+        assert set(client.run(lambda: len(cluster_module._idle)).values()) == {0}
 
 
 def test_alert_lines_merge_in_the_order_of_the_alerts_table(tmp_path):
@@ -370,6 +404,16 @@ def test_spilled_alert_lines_come_back_whole(tmp_path):
     back = spilled.load()
     assert back.lines == lines and list(back.times) == [5, 4, 3, 2, 1]
     assert list(tmp_path.iterdir()) == []
+    (tmp_path / "in").mkdir()
+    archive = _archive(tmp_path / "in", files=2, copies=1)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    job = Job((PluginSpec("k8saudit"), PluginSpec("json")), rules=(str(RULES),), lines_only=True, spill_dir=str(spill))
+    parts = split_input(open_params=str(archive))
+    returned = run_group(job, parts)  # what a worker sends back: where the lines are, not the lines
+    assert all(isinstance(r.table, cluster_module.SpilledLines) for r in returned) and len(list(spill.iterdir())) == 2
+    here = [r.table.lines for r in run_here(job, parts)]  # a spill folder in this process: the lines at once
+    assert [r.table.load().lines for r in returned] == here and list(spill.iterdir()) == []
 
 
 def test_a_run_keeps_its_inspector_between_its_groups_on_a_worker(tmp_path, monkeypatch):
@@ -396,6 +440,24 @@ def test_a_run_keeps_its_inspector_between_its_groups_on_a_worker(tmp_path, monk
     run_group(replace(job, run_id=""), parts[:1])
     assert cluster_module._idle == []  # a run without an id keeps nothing
 
+
+
+def test_every_partition_on_a_kept_inspector_counts_its_events_from_one(tmp_path, monkeypatch):
+    """A reused inspector reopens its input as libsinsp's open does: evt.num from 1 and evt.reltime
+    from the partition's first event, as in a fresh inspector (run_here)."""
+    archive = _archive(tmp_path, files=3, copies=1)
+    rules = tmp_path / "numbers.yaml"
+    rules.write_text(
+        "- rule: every event\n  desc: each event with its number\n  condition: ka.verb exists\n"
+        "  output: n=%evt.num rel=%evt.reltime verb=%ka.verb\n  priority: INFO\n  source: k8s_audit\n"
+    )
+    monkeypatch.setattr(cluster_module, "_idle", [])
+    parts = split_input(open_params=str(archive))
+    job = Job((PluginSpec("k8saudit"), PluginSpec("json")), rules=(str(rules),), lines_only=True, run_id="run-n")
+    kept = run_group(job, parts[:2]) + run_group(job, parts[2:])
+    alone = list(run_here(replace(job, run_id=""), parts))
+    assert [r.table.lines for r in kept] == [r.table.lines for r in alone]
+    assert all(r.table.lines[0].endswith(" n=1 rel=000000000 verb=create") for r in kept)
 
 def test_cluster_events_need_out_and_write_the_table(tmp_path, scheduler):
     archive = _archive(tmp_path, files=2, copies=1)

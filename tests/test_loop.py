@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from cbuild import build_plugin
@@ -89,22 +90,35 @@ def test_failing_extract_fields_calls_are_reported(env):
     assert strict.returncode == 1 and "ext.fail failed" in strict.stderr
 
 
-
-@pytest.mark.parametrize("condition", [[], ["-f", "evt.num > 0"]], ids=["columns", "filtered"])
-def test_quiet_with_a_format_still_extracts_its_fields(condition: list[str]):
-    """-q -o prints nothing yet extracts the format's fields (what they cost; with --strict, a check
-    that every one extracts): ext.fail's failures are counted, and fatal with --strict; -q alone
-    extracts nothing."""
+def _quiet_cases() -> list[tuple[list[str], str, str, str]]:
+    """(the run's plugins and condition, its -o format, its summary's failure line, its --strict error)."""
     src, ext = str(build_plugin("source_plugin")), str(build_plugin("extractor_plugin"))
-    base = [sys.executable, "-m", "falcoplug", "run", "-p", f"{src}|{{}}|count=20", "-p", ext, "-q", *condition]
-    fmt = ["-o", "*%evt.num %ext.fail"]
-    quiet = subprocess.run([*base, *fmt, "--summary"], capture_output=True, text=True, timeout=60)
+    c_plugins = ["-p", f"{src}|{{}}|count=20", "-p", ext]
+    kitchen = ["-p", f'{Path(__file__).parent / "sdk_plugins" / "kitchen.py"}|{{"count": 8}}|']
+    c_case = ("*%evt.num %ext.fail", "Extraction failures: 4", "ext.fail failed")
+    return [
+        (c_plugins, *c_case),  # the compiled core's columns
+        ([*c_plugins, "-f", "evt.num > 0"], *c_case),
+        # an in-process plugin and a condition on its fields: event by event
+        ([*kitchen, "-f", "kitchen.num >= 0"], "*%kitchen.num %kitchen.boom", "kitchen kitchen.boom (ValueError): 1", "boom at 3"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(3), ids=["columns", "filtered", "python"])
+def test_quiet_with_a_format_still_extracts_its_fields(case: int):
+    """-q -o prints nothing yet extracts the format's fields (what they cost; with --strict, a check
+    that every one extracts): a failing field is counted, and fatal with --strict; -q alone
+    extracts nothing."""
+    args, fmt, failures, error = _quiet_cases()[case]
+    base = [sys.executable, "-m", "falcoplug", "run", *args, "-q"]
+    quiet = subprocess.run([*base, "-o", fmt, "--summary"], capture_output=True, text=True, timeout=60)
     assert quiet.returncode == 0 and quiet.stdout == "", quiet.stderr
-    assert "Extraction failures: 4" in quiet.stderr
-    strict = subprocess.run([*base, *fmt, "--strict"], capture_output=True, text=True, timeout=60)
-    assert strict.returncode == 1 and "ext.fail failed" in strict.stderr
+    assert failures in quiet.stderr
+    strict = subprocess.run([*base, "-o", fmt, "--strict"], capture_output=True, text=True, timeout=60)
+    assert strict.returncode == 1 and error in strict.stderr
     nothing = subprocess.run([*base, "--strict", "--summary"], capture_output=True, text=True, timeout=60)
     assert nothing.returncode == 0 and "Extraction failures" not in nothing.stderr, nothing.stderr
+
 
 def test_max_events_with_a_filter_counts_matching_events(loop_lib):
     """As libsinsp's -n: with -f, N events that match (peer-diffs #3)."""

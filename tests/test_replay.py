@@ -113,3 +113,24 @@ def test_syscall_source_with_parsing_replays_identically(tmp_path):
     assert replay.stdout == live.stdout
     # event 40 has no thread (tid -1), counted under the parser's default key 1 with thread 1's events
     assert live.stdout.splitlines()[-1].split()[:5] == ["40", "syscall", "syscall", "40", "20"]
+
+
+def test_every_open_numbers_events_from_one(tmp_path):
+    """As libsinsp's init at every open: evt.num and evt.reltime start again with each input, a
+    live one or a capture."""
+    host = host_with_plugins()
+    path = tmp_path / "run.scap"
+    recorder = Recorder(path, hostname=host.hostname)
+    seen = []
+    for _ in range(2):
+        host.open("testsrc", "count=5,batch=2")
+        batches = list(host.batches())
+        for batch in batches:
+            recorder.write(batch)
+        seen.append([row for batch in batches for _, row in host.plan(batch.source, ["evt.num", "evt.reltime"]).rows(batch)])
+    recorder.close()
+    host.open_capture(path)
+    replayed = [row for batch in host.batches() for _, row in host.plan(batch.source, ["evt.num"]).rows(batch)]
+    host.destroy()
+    assert seen[0] == seen[1] and [num for num, _ in seen[1]] == [1, 2, 3, 4, 5] and seen[1][0][1] == 0
+    assert replayed == [[n] for n in range(1, 11)]

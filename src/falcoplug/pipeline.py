@@ -144,7 +144,6 @@ class Stats:
         lines += self.extraction.summary_lines()
         return "\n".join(lines)
 
-
     def mark(self) -> tuple[int, int, int, Counter[str], Counter[str]]:
         """The counts now, for :meth:`restore`."""
         return self.events, self.kept, self.alerts, self.by_rule.copy(), self.by_priority.copy()

@@ -6,8 +6,9 @@ extracts the fields, and sends back per partition its counts and an Arrow table,
 are only printed their lines and times (:class:`AlertLines`; through a file on a local cluster). The
 partitions go to the workers in a few groups balanced by size (one task each: a task and its result
 cost a round trip); when the plugins keep no state across events, a worker runs all its groups of a
-run in one inspector, the rules compiled once. The merge concatenates the tables in partition order and sorts them by event time (a
-stable sort, so events with the same time keep their partition's order), then adds the counts up.
+run in one inspector, the rules compiled once. The merge concatenates the tables in partition order
+and sorts them by event time (a stable sort, so events with the same time keep their partition's
+order), then adds the counts up.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ class Counts:
 @dataclass
 class PartitionResult:
     index: int
-    table: Any  # a pyarrow.Table, or AlertLines for a job that only prints its alerts
+    table: Any  # a pyarrow.Table; AlertLines for a job that only prints its alerts (SpilledLines from a local worker)
     counts: Counts
     seconds: float
 
@@ -199,6 +200,16 @@ def _give_back(shared: SharedHost) -> None:
         old.host.destroy()
 
 
+def release_host(run_id: str) -> None:
+    """Destroy this process's idle inspector of run ``run_id`` (a run's end, on every worker of a
+    cluster that outlives it: plugins are destroyed, their files and threads let go)."""
+    with _idle_lock:
+        done = [shared for shared in _idle if shared.run_id == run_id]
+        _idle[:] = [shared for shared in _idle if shared.run_id != run_id]
+    for shared in done:
+        shared.host.destroy()
+
+
 def _shared(job: Job, shared: SharedHost, parts: Sequence[Partition]) -> list[PartitionResult]:
     """The partitions in one inspector, its input reopened for each (as ``opened`` opens it)."""
     host = shared.host
@@ -211,8 +222,10 @@ def _shared(job: Job, shared: SharedHost, parts: Sequence[Partition]) -> list[Pa
                 shared.rules = Rules.load(host, job.rules, job.settings)
             table, counts = _detect(job, host, shared.rules)
             host.close()
-        except Exception as exc:  # noqa: BLE001
+        except BaseException as exc:  # an interrupted group's inspector is not kept either
             host.destroy()
+            if not isinstance(exc, Exception):
+                raise
             raise _failed(part, exc) from None
         results.append(PartitionResult(part.index, table, counts, time.perf_counter() - started))
     return results
@@ -439,11 +452,22 @@ def run_on_cluster(job: Job, parts: Sequence[Partition], spec: str) -> Iterator[
                 where = ", ".join(p.input.describe() for p in futures[future])
                 raise FalcoplugError(f"partitions {where} failed on the cluster: {type(exc).__name__}: {exc}") from None
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-        if local is not None:
-            local.cleanup()
+        try:
+            if cluster is None:  # a cluster that outlives the run: its workers let the run's inspectors go
+                _release_on_workers(client, job.run_id)
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        finally:
+            if local is not None:
+                local.cleanup()
+
+
+def _release_on_workers(client: Any, run_id: str) -> None:
+    try:
+        client.run(release_host, run_id)
+    except Exception as exc:  # noqa: BLE001 - a lost worker keeps nothing; the run's result stands
+        log.warning("could not release the run's inspectors on the cluster's workers: %s", exc)
 
 
 def _loaded(result: PartitionResult) -> PartitionResult:
@@ -455,4 +479,4 @@ def _loaded(result: PartitionResult) -> PartitionResult:
 def run_here(job: Job, parts: Sequence[Partition]) -> Iterator[PartitionResult]:
     """Every partition in this process, one after the other (no Dask needed)."""
     for part in parts:
-        yield run_partition(job, part)
+        yield _loaded(run_partition(job, part))

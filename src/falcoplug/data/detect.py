@@ -72,10 +72,11 @@ class AlertTable:
             self.batches.append(self._batch(self.rows))
             self.rows = []
 
-    def take_batches(self) -> list[Any]:
-        """The record batches made so far (full chunks only), no longer held here."""
-        taken, self.batches = self.batches, []
-        return taken
+    def take_batches(self) -> Iterator[Any]:
+        """The record batches made so far (after :meth:`flush`, the last partial one too), each let
+        go here as it is taken (a batch taken is the taker's, even if writing it fails)."""
+        while self.batches:
+            yield self.batches.pop(0)
 
     def schema(self) -> Any:
         pa = require("pyarrow")
@@ -105,7 +106,7 @@ class AlertTable:
             to_array(text, [a.rule.name for a in rows]),
             to_array(text, [a.rule.priority.text for a in rows]),
             to_array(text, [a.rule.source for a in rows]),
-            pa.array([sorted(a.rule.tags) for a in rows], pa.list_(pa.string())),
+            to_array(_TEXT_LIST, [sorted(a.rule.tags) for a in rows]),
             to_array(text, [a.hostname for a in rows]),
             to_array(text, [a.text for a in rows]),
             to_array(text, [a.message for a in rows]),
@@ -116,6 +117,7 @@ class AlertTable:
 
 
 _TEXT = FieldInfo("text", FT_STRING)
+_TEXT_LIST = FieldInfo("texts", FT_STRING, is_list=True)
 _TIME = FieldInfo("time", FT_ABSTIME)
 
 

@@ -2,8 +2,8 @@
 
 The framework extracts a field plan for a whole batch of events (for a C plugin, in the compiled
 fast path; the values arrive as one Python list per field); this module only turns those lists
-into Arrow arrays, once per ``batch_size`` rows, so that no Python object is made per event
-beyond the values themselves.
+into Arrow arrays, once per host batch, and gathers them into record batches of ``batch_size``
+rows, so that no Python object is made per event beyond the values themselves.
 """
 
 from __future__ import annotations
@@ -113,9 +113,9 @@ def record_batches(
 
 
 def _batches(builder: ColumnBuilder, batch_size: int, limit: int | None) -> Iterator[Any]:
-    """Record batches, each made with the collector tuned for an event loop (a batch's pending
-    columns hold tens of thousands of values, which full collections went over again and again:
-    15% of the time)."""
+    """Record batches, each made with the collector tuned for an event loop (a host batch's
+    extracted values are tens of thousands of objects, which full collections went over again and
+    again: 15% of the time)."""
     return stepped(_build_batches(builder, batch_size, limit))
 
 

@@ -97,10 +97,9 @@ def to_array(info: FieldInfo, values: Sequence[Any]) -> Any:
             values = [None if v is None else [_plain(ftype, x) for x in v] for v in values]
         else:
             values = [None if v is None else _plain(ftype, v) for v in values]
-    if not info.is_list:
-        direct = _direct_array(pa, ftype, values)
-        if direct is not None:
-            return direct
+    direct = _direct_list(pa, info, values) if info.is_list else _direct_array(pa, ftype, values)
+    if direct is not None:
+        return direct
     try:
         return pa.array(values, type=arrow_type(info))
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
@@ -127,22 +126,62 @@ def _direct_array(pa: Any, ftype: int, values: Sequence[Any]) -> Any:
             if ftype == FT_RELTIME and any(v >> 63 for v in data):
                 return None  # a duration is signed: over 2**63 ns is out of range
             nulls = [i for i, v in enumerate(values) if v is None]
-            validity = None
-            if nulls:
-                bits = bytearray(b"\xff" * ((len(values) + 7) // 8))
-                for i in nulls:
-                    bits[i >> 3] &= ~(1 << (i & 7))
-                validity = pa.py_buffer(bits)
-            kind = scalar_type(ftype)
-            return pa.Array.from_buffers(kind, len(values), [validity, pa.py_buffer(data)], null_count=len(nulls))
+            buffers = [_validity(pa, len(values), nulls), pa.py_buffer(data)]
+            return pa.Array.from_buffers(scalar_type(ftype), len(values), buffers, null_count=len(nulls))
+        if ftype == FT_BOOL:
+            return _bool_array(pa, values)
         builder_type = getattr(pa.lib, "StringBuilder", None)  # pyarrow's builder of text columns
         if ftype not in (FT_BOOL, FT_BYTEBUF) and builder_type is not None:
             builder = builder_type()
             builder.append_values(values)  # TypeError: not text; UnicodeError: a lone surrogate
-            return builder.finish()
-    except (TypeError, OverflowError, ValueError):
+            column = builder.finish()
+            column.validate(full=True)  # the builder takes bytes as they are: invalid UTF-8 is refused here
+            return column
+    except (TypeError, OverflowError, ValueError, pa.ArrowInvalid):
         return None
     return None
+
+
+def _bool_array(pa: Any, values: Sequence[Any]) -> Any:
+    bits, nulls = bytearray((len(values) + 7) // 8), []
+    for i, v in enumerate(values):
+        if v is True:
+            bits[i >> 3] |= 1 << (i & 7)
+        elif v is None:
+            nulls.append(i)
+        elif v is not False:
+            return None
+    buffers = [_validity(pa, len(values), nulls), pa.py_buffer(bits)]
+    return pa.Array.from_buffers(pa.bool_(), len(values), buffers, null_count=len(nulls))
+
+
+def _direct_list(pa: Any, info: FieldInfo, values: Sequence[Any]) -> Any:
+    """A list column from its offsets and the column of all its items (``None``: ``pa.array``
+    decides, as for :func:`_direct_array`)."""
+    offsets, items, nulls = array("i", [0]), [], []
+    for i, v in enumerate(values):
+        if type(v) is list:
+            items += v
+        elif v is None:
+            nulls.append(i)
+        else:
+            return None
+        offsets.append(len(items))
+    column = _direct_array(pa, info.ftype, items)
+    if column is None:
+        return None
+    buffers = [_validity(pa, len(values), nulls), pa.py_buffer(offsets)]
+    return pa.Array.from_buffers(arrow_type(info), len(values), buffers, null_count=len(nulls), children=[column])
+
+
+def _validity(pa: Any, n: int, nulls: Sequence[int]) -> Any:
+    """Arrow's validity bitmap of ``n`` values, ``nulls`` unset (``None``: no null)."""
+    if not nulls:
+        return None
+    bits = bytearray(b"\xff" * ((n + 7) // 8))
+    for i in nulls:
+        bits[i >> 3] &= ~(1 << (i & 7))
+    return pa.py_buffer(bits)
 
 
 def signed_ns(ts: int) -> int:

@@ -373,6 +373,7 @@ class Inspector(GenericContext):
             raise PluginError(f"could not open plugin {source.name}: {source.last_error()}", plugin=source.name)
         self._input, self._handle, self._eof, self._interrupted = source, handle, False, False
         self._live, self._last_ts, self._replaying = True, 0, False
+        self._new_stream()
         self._open_plugin_id = source.id
         self._open_source = source.source_name
         self._start_session()
@@ -386,6 +387,7 @@ class Inspector(GenericContext):
         reader = CaptureReader(path)
         if reader.hostname:
             self.hostname = reader.hostname
+        self._new_stream()
         self._capture, self._eof, self._live, self._last_ts = reader, False, False, 0
         self._replaying = True
         self._interrupted = False
@@ -395,6 +397,11 @@ class Inspector(GenericContext):
             self._capture = None
             reader.close()
             raise
+
+    def _new_stream(self) -> None:
+        """As libsinsp's ``init`` at every open: ``evt.num`` counts from 1 again and
+        ``evt.reltime`` from the new input's first event."""
+        self._num, self.first_ts = 0, None
 
     def _start_session(self) -> None:
         """Handlers for async plugins (live only) and ``capture_open`` for listeners."""
