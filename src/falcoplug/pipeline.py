@@ -354,17 +354,18 @@ class Pipeline:
         plan = state.condition_plan
         if plan is None:
             return sum(1 for _ in self._matching(batch))
-        columns = dict(zip(plan.fields, plan.columns(batch)))
-        kept = self._kept(state, batch, columns)
+        return self._count_columns(state, plan, batch)
+
+    def _count_columns(self, state: _SourceState, plan: FieldPlan, batch: SourcedBatch) -> int:
+        """The events the condition keeps, the plan's columns extracted for the whole batch."""
+        kept = self._kept(state, batch, dict(zip(plan.fields, plan.columns(batch))))
         return len(batch) if kept is None else sum(kept)
 
     def _extract(self, state: _SourceState, batch: SourcedBatch) -> int:
         output = state.output
         assert output is not None
-        if state.plan is not None and state.render is not None:  # the compiled core's columns
-            columns = dict(zip(state.plan.fields, state.plan.columns(batch)))
-            kept = self._kept(state, batch, columns)
-            return len(batch) if kept is None else sum(kept)
+        if state.plan is not None and state.render is not None:  # the plan holds the output's fields
+            return self._count_columns(state, state.plan, batch)
         fields = [f for f in output.fields if not isinstance(f, MissingField)]
         count = 0
         for values in self._matching(batch):

@@ -223,11 +223,12 @@ def _shared(job: Job, shared: SharedHost, parts: Sequence[Partition]) -> list[Pa
                 shared.rules = Rules.load(host, job.rules, job.settings)
             table, counts = _detect(job, host, shared.rules)
             host.close()
-        except BaseException as exc:  # an interrupted group's inspector is not kept either
+        except Exception as exc:  # noqa: BLE001
             host.destroy()
-            if not isinstance(exc, Exception):
-                raise
             raise _failed(part, exc) from None
+        except BaseException:  # an interrupted group's inspector is not kept either
+            host.destroy()
+            raise
         results.append(PartitionResult(part.index, table, counts, time.perf_counter() - started))
     return results
 

@@ -131,7 +131,7 @@ def _direct_array(pa: Any, ftype: int, values: Sequence[Any]) -> Any:
         if ftype == FT_BOOL:
             return _bool_array(pa, values)
         builder_type = getattr(pa.lib, "StringBuilder", None)  # pyarrow's builder of text columns
-        if ftype not in (FT_BOOL, FT_BYTEBUF) and builder_type is not None:
+        if ftype != FT_BYTEBUF and builder_type is not None:
             builder = builder_type()
             builder.append_values(values)  # TypeError: not text; UnicodeError: a lone surrogate
             column = builder.finish()

@@ -36,8 +36,8 @@ _saved: tuple[int, int, int] | None = None
 @contextmanager
 def event_loop_heap(young: int = YOUNG_THRESHOLD) -> Iterator[None]:
     """Within the block: the heap allocated before it frozen, a young collection once ``young``
-    more containers are alive. Nested blocks (a group of partitions, each one a loop) keep the outer block's
-    settings; the collector is as it was after the outermost block."""
+    more containers are alive. Nested blocks (a group of partitions, each one a loop) keep the
+    outer block's settings; the collector is as it was after the outermost block."""
     global _depth, _saved
     with _lock:
         _depth += 1
