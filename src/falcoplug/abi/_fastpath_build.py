@@ -20,6 +20,7 @@ HERE = Path(__file__).parent
 C_FILES = ("common.c", "loop.c", "extract.c", "render.c", "scan.c", "json.c", "async.c")
 
 FASTPATH_DECLARATIONS = """
+void fp_clobber_stack(void);
 int fp_watch_signals(void);
 int fp_stopped(void);
 void fp_clear_stop(void);

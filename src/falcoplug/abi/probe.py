@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .constants import UINT64_MAX, FieldType, Rc
-from .ffi import ffi
+from .ffi import fastpath, ffi
 from . import host
 
 # A list longer than this is reported rather than read (a garbage res_len would read forever).
@@ -97,12 +97,15 @@ def extract(
     first = [_read(cf, req) for cf, req in zip(cfields, requests)]
     if recheck:
         # Values must stay valid until the next extract_fields call. Other calls into the plugin
-        # (allowed meanwhile) reuse the stack the plugin ran on: a value kept there changes. Only
+        # (allowed meanwhile) reuse the stack the plugin ran on, as the host's own calls do: a value
+        # kept there changes. Only
         # functions libsinsp may call at any time: get_last_error is for after a failure (the Go
         # SDK's panics when there is no error).
         for name in ("get_fields", "get_name", "get_version"):
             if name in backend._fn:
                 backend._fn[name]()
+        if fastpath is not None:  # those calls are shallow: the stack they reuse is overwritten for sure
+            fastpath.fp_clobber_stack()
         for value, cf, req in zip(first, cfields, requests):
             again = _read(cf, req)
             if value.problem is None and value.values is not None and again.values != value.values:

@@ -17,6 +17,15 @@
 #define FP_MAX_EVENT_LEN (64u * 1024u * 1024u)
 #define FP_NO_VALUE 0xFFFFFFFFu
 
+/* The stack below the caller overwritten with a pattern: what a plugin left there in the call
+ * before (a value it wrongly returned from its own frame) is then gone for sure, not only when the
+ * next calls happen to reach as deep. The checker's probe calls it between two reads of a value. */
+void fp_clobber_stack(void) {
+	char scratch[64 * 1024];
+	memset(scratch, 0xA5, sizeof scratch);
+	__asm__ volatile("" : : "r"(scratch) : "memory");
+}
+
 static int fp_reserve(void** p, uint64_t* cap, uint64_t need, size_t elem) {
 	if (need <= *cap) return 0;
 	uint64_t ncap = *cap ? *cap : 256;
