@@ -397,6 +397,43 @@ def test_a_local_cluster_brings_alert_lines_back_through_files_it_removes(tmp_pa
     assert list(temp.iterdir()) == []  # the spill folder and its files are gone
 
 
+GO_PLUGINS = Path(os.environ.get("FALCOPLUG_SHARED_PEERS") or Path(__file__).resolve().parents[2] / "shared" / "peers") / "plugins" / "go"
+
+
+@pytest.mark.skipif(not (GO_PLUGINS / "libk8saudit.so").exists(), reason=f"../shared/peers not found ({GO_PLUGINS})")
+def test_a_local_cluster_runs_the_official_go_plugins(tmp_path):
+    """The parent loads the plugins before its workers start (to see whether they keep state), and
+    a Go plugin starts the Go runtime's threads at load: workers forked from that parent hung on
+    their first call into the plugin. They start from a fork server that loaded no plugin."""
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    archive = _archive(tmp_path, files=3, copies=1)
+    args = ["run", "-p", f"{GO_PLUGINS / 'libk8saudit.so'}||{archive}", "-p", str(GO_PLUGINS / "libjson.so"),
+            "-r", str(RULES), "--json"]  # fmt: skip
+    single = falcoplug(*args)
+    local = falcoplug(*args, "--cluster", "local:2")
+    assert single.returncode == 0 and local.returncode == 0, local.stderr
+    drop = lambda line: json.dumps({k: v for k, v in json.loads(line).items() if k != "hostname"})  # noqa: E731
+    assert len(single.stdout.splitlines()) > 30
+    assert sorted(map(drop, local.stdout.splitlines())) == sorted(map(drop, single.stdout.splitlines()))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork server is used on Linux")
+def test_local_workers_start_from_a_fork_server_or_without_one_where_it_cannot_listen(monkeypatch):
+    import multiprocessing.forkserver
+
+    monkeypatch.setattr(cluster_module, "_fallback", None)
+    assert cluster_module.start_local_workers() == "forkserver"
+
+    def too_long() -> None:
+        raise OSError("AF_UNIX path too long")
+
+    monkeypatch.setattr(multiprocessing.forkserver, "ensure_running", too_long)
+    single = len(os.listdir("/proc/self/task")) == 1  # forked only from a process without other threads
+    assert cluster_module.start_local_workers() == ("fork" if single else "spawn")
+    monkeypatch.setattr(cluster_module, "_fallback", "spawn")
+    assert cluster_module.start_local_workers() == "spawn"  # decided once per process
+
+
 def test_spilled_alert_lines_come_back_whole(tmp_path):
     lines = ["plain", "two\nlines", "caf\u00e9 \U0001f600", "", "lone \udc80 surrogate"]
     spilled = AlertLines(array("Q", [5, 4, 3, 2, 1]), lines).spill(str(tmp_path))

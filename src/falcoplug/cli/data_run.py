@@ -34,7 +34,7 @@ from ..data import (
     stateful_plugins,
     write_table,
 )
-from ..data.cluster import JSON_COLUMN, TIME_COLUMN, PartitionResult, counts_of
+from ..data.cluster import JSON_COLUMN, TIME_COLUMN, PartitionResult, counts_of, local_workers, start_local_workers
 from ..data.detect import alerts, output_field_infos
 from ..data.session import Input, main_source, opened
 from ..framework.registry import LenientFields
@@ -171,6 +171,8 @@ def _run_cluster(run: TableRun) -> None:
     if source.capture is None and source.open_params is None:
         raise ConfigError("--cluster needs the input's open params (SPEC|CONFIG|PARAMS) or -R captures")
     parts = split_input(open_params=source.open_params, capture=source.capture)
+    if local_workers(run.cluster):
+        start_local_workers()  # the server the workers fork from imports Dask while this process loads the plugins
     stateful = stateful_plugins(specs)
     if stateful and not run.split_stateful and len(parts) > 1:
         log.warning(

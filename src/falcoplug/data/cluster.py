@@ -13,7 +13,6 @@ order), then adds the counts up.
 
 from __future__ import annotations
 
-import gc
 import itertools
 import logging
 import operator
@@ -387,34 +386,20 @@ def connect(spec: str, local_directory: str | None = None) -> tuple[Any, Any]:
     """A Dask client for ``local``, ``local:N`` (a local cluster of N worker processes, their
     scratch space in ``local_directory``) or ``tcp://host:port`` (an existing scheduler); and the
     local cluster to close, if any."""
+    workers = local_workers(spec)
+    method = start_local_workers() if workers else None  # before Dask's import, to overlap with it
     distributed = require("distributed")
     _quiet_dask()
-    if spec == "local" or spec.startswith("local:"):
-        workers = os.cpu_count() or 1
-        if spec.startswith("local:"):
-            try:
-                workers = int(spec.split(":", 1)[1])
-            except ValueError:
-                raise ConfigError(f"--cluster {spec}: the worker count must be a number (local:4)") from None
-            if workers < 1:
-                raise ConfigError(f"--cluster {spec}: at least one worker is needed")
-        # Workers forked from this process (Linux) start in 0.1-0.2 s with Dask and falcoplug
-        # imported already; spawned, each imports both again (about 1 s on 2 cores).
-        method = "fork" if sys.platform.startswith("linux") else None
-        settings = {"distributed.worker.multiprocessing-method": method or "spawn", **QUIET_WORKERS}
+    if workers:
+        settings = {"distributed.worker.multiprocessing-method": method, **QUIET_WORKERS}
         if local_directory is not None:
             settings["temporary-directory"] = local_directory
-        # The heap frozen while the workers are forked: a worker's collections then leave the
-        # parent's objects alone, and their pages stay shared (0.2-0.3 s of a 16-file run on 2 cores)
-        gc.freeze()
-        try:
-            with require("dask").config.set(settings):
-                cluster = distributed.LocalCluster(
-                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, memory_limit=0,
-                    silence_logs=logging.ERROR,
-                )  # fmt: skip
-        finally:
-            gc.unfreeze()
+        _keep_preload(distributed)
+        with require("dask").config.set(settings):
+            cluster = distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, memory_limit=0,
+                silence_logs=logging.ERROR,
+            )  # fmt: skip
         return distributed.Client(cluster), cluster
     if spec.startswith(("tcp://", "tls://")):
         try:
@@ -422,6 +407,66 @@ def connect(spec: str, local_directory: str | None = None) -> tuple[Any, Any]:
         except (OSError, TimeoutError) as exc:
             raise ConfigError(f"--cluster {spec}: no Dask scheduler answers there ({exc})") from None
     raise ConfigError(f"--cluster {spec}: give local, local:N or tcp://HOST:PORT")
+
+
+def local_workers(spec: str) -> int:
+    """The worker count of a local cluster spec (``local``: one per core), 0 for another spec."""
+    if spec != "local" and not spec.startswith("local:"):
+        return 0
+    if spec == "local":
+        return os.cpu_count() or 1
+    try:
+        workers = int(spec.split(":", 1)[1])
+    except ValueError:
+        raise ConfigError(f"--cluster {spec}: the worker count must be a number (local:4)") from None
+    if workers < 1:
+        raise ConfigError(f"--cluster {spec}: at least one worker is needed")
+    return workers
+
+
+# What a local worker needs imported before its first task: forked from a server that imported it
+# once, a worker starts in 0.1 s instead of the 0.5 s of importing Dask and falcoplug itself.
+WORKER_PRELOAD = ("falcoplug.data.cluster", "falcoplug.cli.main", "distributed")
+
+
+def start_local_workers() -> str:
+    """The way local workers start (a multiprocessing method), and on Linux its server started.
+
+    Workers are not forked from this process: a plugin it loaded may have started threads (the
+    Go runtime of every plugin built with the Go SDK does, at ``dlopen``), and a fork copies
+    their locks but not the threads, so a worker hangs on its first call into the plugin. They
+    are forked from a fork server instead, a fresh interpreter that imports Dask and falcoplug
+    (:data:`WORKER_PRELOAD`) and no plugin. Started as early as possible (this call is cheap and
+    can be made again), it imports them on the other core while this process does the same.
+    Where the server cannot listen (a temporary folder whose path is too long for a Unix
+    socket), the workers are forked from this process while it has no other thread, else spawned."""
+    global _fallback
+    if not sys.platform.startswith("linux"):
+        return "spawn"
+    if _fallback is not None:
+        return _fallback
+    import multiprocessing
+    import multiprocessing.forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(WORKER_PRELOAD))
+    try:
+        multiprocessing.forkserver.ensure_running()
+    except OSError as exc:
+        _fallback = "fork" if len(os.listdir("/proc/self/task")) == 1 else "spawn"
+        log.info("local workers: no fork server (%s), they are %s", exc, "forked" if _fallback == "fork" else "spawned")
+        return _fallback
+    return "forkserver"
+
+
+_fallback: str | None = None  # how local workers start when the fork server could not
+
+
+def _keep_preload(distributed: Any) -> None:
+    """Dask's first forkserver worker imports in this process every package Dask may use (pandas
+    too: 0.5 s) to choose the server's preload; the server is running already, its preload ours."""
+    utils = distributed.utils
+    if hasattr(utils, "_forkserver_preload_set"):
+        utils._forkserver_preload_set = True
 
 
 def _quiet_dask() -> None:
@@ -435,6 +480,8 @@ def _quiet_dask() -> None:
 def run_on_cluster(job: Job, parts: Sequence[Partition], spec: str) -> Iterator[PartitionResult]:
     """Every partition on the cluster ``spec`` (in :data:`GROUPS_PER_WORKER` groups per worker, see
     :func:`groups_of`); the results as their group finishes."""
+    if local_workers(spec):
+        start_local_workers()  # it imports what the workers need while this process imports Dask
     distributed = require("distributed")
     # A local cluster's scratch space and the files its workers return lines through, removed after
     local = tempfile.TemporaryDirectory(prefix="falcoplug-") if spec.startswith("local") else None
