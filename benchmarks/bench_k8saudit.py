@@ -43,24 +43,35 @@ RULES = DATA / "rules" / "k8s_audit_rules.yaml"
 FILTER = "ka.verb=create and ka.target.resource=pods"
 
 
-def make_log(path: Path, events: int) -> int:
-    """Write the samples repeated until ``events`` audit events; returns the number written."""
+def make_log(path: Path, events: int, first_ns: int | None = None) -> int:
+    """Write the samples repeated until ``events`` audit events; returns the number written. With
+    ``first_ns``, the events are given increasing times from there (one per millisecond), as a
+    real log's are; otherwise they keep the samples' own."""
     lines = []
     for sample in sorted((DATA / "k8s_audit").glob("*.json")):
         for line in sample.read_bytes().splitlines():
             if line.strip() and b'"auditID"' in line:
                 lines.append(line)
     audit_id = re.compile(rb'"auditID":"([^"]*)"')
+    stage_time = re.compile(rb'"stageTimestamp":"[^"]*"')
     written = 0
     with path.open("wb") as out:
         copy = 0
         while written < events:
             for line in lines:
-                out.write(audit_id.sub(lambda m: b'"auditID":"%s-%07d"' % (m.group(1)[:28], copy), line, count=1))
+                line = audit_id.sub(lambda m: b'"auditID":"%s-%07d"' % (m.group(1)[:28], copy), line, count=1)
+                if first_ns is not None:
+                    line = stage_time.sub(_stamp(first_ns + written * 1_000_000), line, count=1)
+                out.write(line)
                 out.write(b"\n")
                 written += 1
             copy += 1
     return written
+
+
+def _stamp(ns: int) -> bytes:
+    seconds, rest = divmod(ns, 1_000_000_000)
+    return b'"stageTimestamp":"%s.%06dZ"' % (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)).encode(), rest // 1000)
 
 
 def host_for(k8saudit: str, json_lib: str, log: Path) -> Inspector:

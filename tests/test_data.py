@@ -279,9 +279,10 @@ def _sample_events(path: Path) -> list[dict]:
     return [e for e in events if isinstance(e, dict) and "auditID" in e]
 
 
-def _archive(tmp_path: Path, files: int, copies: int) -> Path:
+def _archive(tmp_path: Path, files: int, copies: int, ordered: bool = False) -> Path:
     """A generated archive: ``files`` JSON-lines files of the sample events, each event given its own
-    time so that the merge order is checkable."""
+    time so that the merge order is checkable; with ``ordered``, times that increase through the
+    files, as in a log cut into hourly files."""
     lines = [json.dumps(event) for path in sorted(SAMPLES.glob("*.json")) for event in _sample_events(path)]
     folder = tmp_path / "archive"
     folder.mkdir()
@@ -293,6 +294,8 @@ def _archive(tmp_path: Path, files: int, copies: int) -> Path:
                     event = json.loads(line)
                     n += 1
                     stamp = f"2024-01-{1 + (n * 7919) % 28:02}T{(n * 31) % 24:02}:{(n * 17) % 60:02}:{n % 60:02}.{n:06}Z"
+                    if ordered:
+                        stamp = f"2024-01-01T00:{n // 60:02}:{n % 60:02}.000000Z"
                     event["stageTimestamp"] = event["requestReceivedTimestamp"] = stamp
                     out.write(json.dumps(event) + "\n")
     return folder
@@ -343,6 +346,61 @@ def test_alert_lines_merge_is_a_stable_sort_by_time_and_concatenates_runs_in_ord
     wrapped, _ = merge_lines([result(0, [2**64 - 5, 3]), result(1, [4])])  # a time before 1970, as a u64
     assert wrapped == ["p0-1", "p1-0", "p0-0"]
     assert merge_lines([])[0] == []
+
+
+def _spilled(folder: Path, index: int, times: list[int]) -> PartitionResult:
+    lines = [f"p{index}-{n}" for n in range(len(times))]
+    found = AlertLines(array("Q", times), lines).spill(str(folder))
+    return PartitionResult(index, found, Counts(events=len(times), alerts=len(times)), 0.0)
+
+
+def test_partitions_in_order_are_printed_from_their_files_without_reading_them(tmp_path, monkeypatch):
+    results = [_spilled(tmp_path, 2, [7, 9]), _spilled(tmp_path, 0, [1, 3]), _spilled(tmp_path, 1, []),
+               _spilled(tmp_path, 3, [9, 12])]  # fmt: skip
+    monkeypatch.setattr(cluster_module.SpilledLines, "load", lambda self: pytest.fail("lines read into Python"))
+    out = tmp_path / "out"
+    with out.open("wb") as sink:  # a file: the lines go by sendfile
+        counts = cluster_module.write_lines(iter(results), sink)
+    assert out.read_text() == "p0-0\np0-1\np2-0\np2-1\np3-0\np3-1\n"
+    assert counts.alerts == 6 and sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # the spill files removed
+    import io
+
+    buffer = io.BytesIO()  # a stream without a file descriptor: copied through Python
+    cluster_module.write_lines([_spilled(tmp_path, 0, [1]), PartitionResult(1, AlertLines(array("Q", [2]), ["x"]), Counts(), 0.0)], buffer)
+    assert buffer.getvalue() == b"p0-0\nx\n"
+
+
+def test_partitions_out_of_order_are_read_as_they_come_and_sorted(tmp_path):
+    results = [_spilled(tmp_path, 0, [5, 6]), _spilled(tmp_path, 1, [1, 9]), _spilled(tmp_path, 2, [7])]
+    first = Path(results[0].table.path)
+
+    def arriving():
+        yield results[0]
+        yield results[1]  # starts before partition 0 ends: the order is broken
+        assert not first.exists(), "the partitions held are read once the order breaks"
+        yield results[2]
+
+    import io
+
+    out = io.BytesIO()
+    counts = cluster_module.write_lines(arriving(), out)
+    assert out.getvalue().decode().splitlines() == ["p1-0", "p0-0", "p0-1", "p2-0", "p1-1"]
+    assert counts.alerts == 5 and list(tmp_path.iterdir()) == []
+    unsorted = io.BytesIO()
+    cluster_module.write_lines([PartitionResult(0, AlertLines(array("Q", [3, 1]), ["a", "b"]), Counts(), 0.0)], unsorted)
+    assert unsorted.getvalue() == b"b\na\n"
+
+
+def test_a_local_cluster_over_an_ordered_archive_prints_what_one_process_prints(tmp_path):
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    archive = _archive(tmp_path, files=4, copies=1, ordered=True)
+    args = ["run", "-p", f"k8saudit||{archive}", "-p", "json", "-r", str(RULES), "--json"]
+    single = falcoplug(*args)
+    local = falcoplug(*args, "--cluster", "local:2")
+    assert local.returncode == 0, local.stderr
+    assert len(single.stdout.splitlines()) > 100 and local.stdout == single.stdout  # byte for byte, in order
+    quiet = falcoplug(*args, "--cluster", "local:2", "-q")
+    assert quiet.stdout == "" and quiet.stderr.splitlines()[1:] == local.stderr.splitlines()[1:] == single.stderr.splitlines()[1:]
 
 
 def test_groups_balance_the_partitions_by_size_and_keep_the_input_order(tmp_path):
@@ -438,6 +496,7 @@ def test_spilled_alert_lines_come_back_whole(tmp_path):
     lines = ["plain", "two\nlines", "caf\u00e9 \U0001f600", "", "lone \udc80 surrogate"]
     spilled = AlertLines(array("Q", [5, 4, 3, 2, 1]), lines).spill(str(tmp_path))
     assert Path(spilled.path).parent == tmp_path and list(spilled.lengths) == [len(x) for x in lines]
+    assert Path(spilled.path).read_bytes() == "".join(x + "\n" for x in lines).encode("utf-8", "surrogatepass")
     back = spilled.load()
     assert back.lines == lines and list(back.times) == [5, 4, 3, 2, 1]
     assert list(tmp_path.iterdir()) == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, replace
 
@@ -25,6 +26,7 @@ from ..data import (
     ColumnBuilder,
     Counts,
     Job,
+    Partition,
     TableWriter,
     merge,
     merge_lines,
@@ -32,6 +34,8 @@ from ..data import (
     run_on_cluster,
     split_input,
     stateful_plugins,
+    total,
+    write_lines,
     write_table,
 )
 from ..data.cluster import JSON_COLUMN, TIME_COLUMN, PartitionResult, counts_of, local_workers, start_local_workers
@@ -189,24 +193,34 @@ def _run_cluster(run: TableRun) -> None:
         with opened(specs, parts[0].input) as host:
             job = replace(job, fields=_event_fields(run, host))
     started = time.perf_counter()
-    results: list[PartitionResult] = list(run_on_cluster(job, parts, run.cluster))
     if job.lines_only:
-        lines, counts = merge_lines(results)
-        if not run.quiet:
-            _print_lines(lines)
+        counts = _print_cluster_lines(run, job, parts)
     else:
+        results: list[PartitionResult] = list(run_on_cluster(job, parts, run.cluster))
         table, counts = merge(results)
         if run.out is not None:
             write_table(table.drop_columns([c for c in (JSON_COLUMN, TIME_COLUMN) if c in table.column_names]), run.out)
     _summary(run, counts, time.perf_counter() - started, default=bool(run.rules_paths))
 
 
-def _print_lines(lines: list[str], chunk: int = 8192) -> None:
-    """Lines to stdout a few thousand at a time (100 k lines written one by one cost 0.1 s; in one
-    text, a copy of the whole output)."""
-    for start in range(0, len(lines), chunk):
-        sys.stdout.write("\n".join(lines[start : start + chunk]) + "\n")
-    sys.stdout.flush()
+def _print_cluster_lines(run: TableRun, job: Job, parts: list[Partition]) -> Counts:
+    """A cluster run's alert lines to stdout in event-time order; a local worker's lines go from
+    its file to stdout without being read into this process (0.3 s of its time on 2 cores for
+    181 k JSON alerts, taken from the workers while they ran and added after the last)."""
+    assert run.cluster is not None
+    with tempfile.TemporaryDirectory(prefix="falcoplug-lines-") as spill:
+        results = run_on_cluster(job, parts, run.cluster, spill_dir=spill)
+        if run.quiet:
+            return total(results)
+        out = getattr(sys.stdout, "buffer", None)
+        if out is None:  # a text-only stdout (an embedding's): the lines through Python
+            lines, counts = merge_lines(list(results))
+            sys.stdout.write("".join(line + "\n" for line in lines))
+            return counts
+        sys.stdout.flush()
+        counts = write_lines(results, out)
+        out.flush()
+        return counts
 
 
 def _summary(run: TableRun, counts: Counts, seconds: float, default: bool = False) -> None:

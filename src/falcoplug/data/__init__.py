@@ -12,7 +12,9 @@ Needs the ``arrow`` extra (``pip install 'falcoplug[arrow]'``); runs on a cluste
 """
 
 from ._deps import MissingExtraError, require
-from .cluster import AlertLines, Counts, Job, merge, merge_lines, run_here, run_on_cluster, run_partition
+from .cluster import (
+    AlertLines, Counts, Job, SpilledLines, merge, merge_lines, run_here, run_on_cluster, run_partition, total, write_lines,
+)  # fmt: skip
 from .detect import ALERT_COLUMNS, AlertTable, detect
 from .partition import Partition, split_input, stateful_plugins
 from .read import ColumnBuilder, read, read_table, record_batches
@@ -28,6 +30,7 @@ __all__ = [
     "Job",
     "MissingExtraError",
     "Partition",
+    "SpilledLines",
     "TableWriter",
     "arrow_type",
     "detect",
@@ -45,5 +48,7 @@ __all__ = [
     "split_input",
     "stateful_plugins",
     "to_array",
+    "total",
+    "write_lines",
     "write_table",
 ]
