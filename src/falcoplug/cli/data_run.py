@@ -9,6 +9,7 @@ back merged in event-time order: alerts printed (text or ``--json``) or written 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import tempfile
@@ -29,7 +30,6 @@ from ..data import (
     Partition,
     TableWriter,
     merge,
-    merge_lines,
     record_batches,
     run_on_cluster,
     split_input,
@@ -209,18 +209,13 @@ def _print_cluster_lines(run: TableRun, job: Job, parts: list[Partition]) -> Cou
     181 k JSON alerts, taken from the workers while they ran and added after the last)."""
     assert run.cluster is not None
     with tempfile.TemporaryDirectory(prefix="falcoplug-lines-") as spill:
-        results = run_on_cluster(job, parts, run.cluster, spill_dir=spill)
-        if run.quiet:
-            return total(results)
-        out = getattr(sys.stdout, "buffer", None)
-        if out is None:  # a text-only stdout (an embedding's): the lines through Python
-            lines, counts = merge_lines(list(results))
-            sys.stdout.write("".join(line + "\n" for line in lines))
+        # closed before the folder goes, should printing fail: the cluster stops with it
+        with contextlib.closing(run_on_cluster(job, parts, run.cluster, spill_dir=spill)) as results:
+            if run.quiet:
+                return total(results)
+            counts = write_lines(results, sys.stdout)
+            sys.stdout.flush()
             return counts
-        sys.stdout.flush()
-        counts = write_lines(results, out)
-        out.flush()
-        return counts
 
 
 def _summary(run: TableRun, counts: Counts, seconds: float, default: bool = False) -> None:

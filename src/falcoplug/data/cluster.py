@@ -13,6 +13,9 @@ order), then adds the counts up.
 
 from __future__ import annotations
 
+import bisect
+import codecs
+import errno
 import itertools
 import logging
 import operator
@@ -27,7 +30,7 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 from ..errors import ConfigError, FalcoplugError
 from ..framework.config import PluginSpec
@@ -293,18 +296,30 @@ class AlertLines:
     lines: list[str]
 
     def spill(self, folder: str) -> SpilledLines:
-        """These lines written to a new file in ``folder``, for a process on the same machine: as
-        they are printed, one per line (so that the file can be copied to the output as it is)."""
+        """These lines written to a new file in ``folder``, for a process on the same machine: in
+        UTF-8, one per line, as a UTF-8 stdout prints them (so that the file can be copied to it as
+        it is), unless a line holds a lone surrogate (kept, for :meth:`SpilledLines.load`)."""
         fd, path = tempfile.mkstemp(suffix=".lines", dir=folder)
+        verbatim = True
         with os.fdopen(fd, "wb") as out:
-            self.write_to(out)
-        return SpilledLines(self.times, path, array("Q", map(len, self.lines)))
+            for text in self._chunks():
+                try:
+                    data = text.encode("utf-8")
+                except UnicodeEncodeError:
+                    data, verbatim = text.encode("utf-8", "surrogatepass"), False
+                out.write(data)
+        return SpilledLines(self.times, path, array("Q", map(len, self.lines)), verbatim)
 
-    def write_to(self, out: BinaryIO, chunk: int = 8192) -> None:
-        """These lines to ``out``, one per line, a few thousand at a time (one by one, 100 k lines
-        cost 0.1 s; in one text, a copy of the whole output)."""
-        for start in range(0, len(self.lines), chunk):
-            out.write(("\n".join(self.lines[start : start + chunk]) + "\n").encode("utf-8", "surrogatepass"))
+    def write_to(self, out: TextIO) -> None:
+        """These lines to ``out``, one per line (in its encoding, with its error handler)."""
+        for text in self._chunks():
+            out.write(text)
+
+    def _chunks(self, size: int = 8192) -> Iterator[str]:
+        """The lines, each ending with a newline, a few thousand to a text (one by one, 100 k
+        lines cost 0.1 s; in one text, a copy of the whole output)."""
+        for start in range(0, len(self.lines), size):
+            yield "\n".join(self.lines[start : start + size]) + "\n"
 
 
 @dataclass
@@ -316,6 +331,7 @@ class SpilledLines:
     times: array[int]
     path: str
     lengths: array[int]  # of each line, in characters
+    verbatim: bool = True  # the file is what a UTF-8 stream prints (no line holds a lone surrogate)
 
     def load(self) -> AlertLines:
         """The lines back (the file is removed)."""
@@ -325,26 +341,44 @@ class SpilledLines:
         ends = list(itertools.accumulate(n + 1 for n in self.lengths))  # each line and its newline
         return AlertLines(self.times, [text[a : b - 1] for a, b in zip([0, *ends], ends)])
 
-    def write_to(self, out: BinaryIO) -> None:
-        """The file's lines to ``out`` as they are, never read into Python (the file is removed)."""
+    def write_to(self, out: TextIO) -> None:
+        """The file's lines to ``out`` (the file is removed): where ``out`` is a UTF-8 stream on a
+        file descriptor, copied to it as they are, never read into Python; else through Python."""
+        fd = _utf8_descriptor(out) if self.verbatim else None
+        if fd is None:
+            self.load().write_to(out)
+            return
         out.flush()
         with open(self.path, "rb") as src:
-            try:
-                fileno = out.fileno()
-            except (AttributeError, OSError, ValueError):  # a stream without a file (a test's buffer)
-                shutil.copyfileobj(src, out, 1 << 20)
-            else:
-                _send(src.fileno(), fileno, os.fstat(src.fileno()).st_size)
+            _send(src, fd)
         os.unlink(self.path)
 
 
-def _send(src: int, dst: int, size: int) -> None:
-    offset = 0
-    while offset < size:
-        sent = os.sendfile(dst, src, offset, size - offset)
-        if sent == 0:
-            break
-        offset += sent
+def _utf8_descriptor(out: TextIO) -> int | None:
+    """The file descriptor under a text stream that encodes in UTF-8, or None."""
+    try:
+        if codecs.lookup(out.encoding).name != "utf-8":
+            return None
+        return out.fileno()
+    except (AttributeError, LookupError, OSError, TypeError, ValueError):  # no encoding, no file (a StringIO)
+        return None
+
+
+def _send(src: BinaryIO, dst: int) -> None:
+    """A whole file to the descriptor ``dst`` by ``sendfile``; by reads and writes where the
+    kernel refuses it (an output opened to append: ``>>``)."""
+    size, offset = os.fstat(src.fileno()).st_size, 0
+    try:
+        while offset < size:
+            sent = os.sendfile(dst, src.fileno(), offset, size - offset)
+            if sent == 0:
+                break
+            offset += sent
+    except OSError as exc:
+        if offset or exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+            raise
+        with os.fdopen(dst, "wb", closefd=False) as sink:
+            shutil.copyfileobj(src, sink, 1 << 20)
 
 
 def _alert_lines(job: Job, host: Any, pipeline: Pipeline) -> AlertLines:
@@ -412,9 +446,9 @@ def merge_lines(results: Sequence[PartitionResult]) -> tuple[list[str], Counts]:
     return lines, counts
 
 
-def write_lines(results: Iterable[PartitionResult], out: BinaryIO) -> Counts:
-    """The partitions' alert lines (of a ``lines_only`` job) printed to the binary stream ``out``
-    in the order :func:`merge_lines` gives, once ``results`` (an iterator, as
+def write_lines(results: Iterable[PartitionResult], out: TextIO) -> Counts:
+    """The partitions' alert lines (of a ``lines_only`` job) printed to the text stream ``out``
+    (``sys.stdout``) in the order :func:`merge_lines` gives, once ``results`` (an iterator, as
     :func:`run_on_cluster` yields them) is exhausted; and the counts added up.
 
     While the partitions look in order (each sorted, and each after the ones before it, as files
@@ -422,14 +456,14 @@ def write_lines(results: Iterable[PartitionResult], out: BinaryIO) -> Counts:
     at the end without being read into Python. Once they are not, every partition's lines are
     read as it comes (while the cluster runs, not after it) to be sorted at the end."""
     held: dict[int, PartitionResult] = {}
-    in_order = True
+    order: _TimeOrder | None = _TimeOrder()
     for r in results:
-        if in_order and not _fits(r, held):
-            in_order = False
+        if order is not None and not order.admits(r.index, r.table.times):
+            order = None
             held = {index: _loaded(h) for index, h in held.items()}
-        held[r.index] = r if in_order else _loaded(r)
+        held[r.index] = r if order is not None else _loaded(r)
     ordered = [held[index] for index in sorted(held)]
-    if not in_order:
+    if order is None:
         lines, counts = merge_lines(ordered)
         AlertLines(array("Q"), lines).write_to(out)
         return counts
@@ -438,16 +472,25 @@ def write_lines(results: Iterable[PartitionResult], out: BinaryIO) -> Counts:
     return total(ordered)
 
 
-def _fits(result: PartitionResult, held: dict[int, PartitionResult]) -> bool:
-    """Whether ``result``'s times are sorted and between those of the partitions around it."""
-    times = result.table.times
-    if not times:
+class _TimeOrder:
+    """The partitions seen so far, all in time order: each one's index, first and last time."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[int, int, int]] = []  # sorted by index, and so by time
+
+    def admits(self, index: int, times: array[int]) -> bool:
+        """Whether a partition's times are sorted and between those of the partitions around it
+        (then it is one more of them). Its neighbours are enough: the others are in order."""
+        if not times:
+            return True
+        if not _ascending(times):
+            return False
+        span = (index, times[0], times[-1])
+        at = bisect.bisect_left(self.spans, span)
+        if (at and self.spans[at - 1][2] > times[0]) or (at < len(self.spans) and times[-1] > self.spans[at][1]):
+            return False
+        self.spans.insert(at, span)
         return True
-    if not _ascending(times):
-        return False
-    before = [h.table.times for i, h in held.items() if i < result.index and h.table.times]
-    after = [h.table.times for i, h in held.items() if i > result.index and h.table.times]
-    return all(t[-1] <= times[0] for t in before) and all(times[-1] <= t[0] for t in after)
 
 
 def total(results: Iterable[PartitionResult]) -> Counts:
@@ -519,7 +562,8 @@ def start_local_workers() -> str:
     (:data:`WORKER_PRELOAD`) and no plugin. Started as early as possible (this call is cheap and
     can be made again), it imports them on the other core while this process does the same.
     Where the server cannot listen (a temporary folder whose path is too long for a Unix
-    socket), the workers are forked from this process while it has no other thread, else spawned."""
+    socket), the workers are spawned: fresh interpreters, slower to start (they import Dask and
+    falcoplug each) but never a copy of this process, which may hold a plugin's threads by then."""
     global _fallback
     if not sys.platform.startswith("linux"):
         return "spawn"
@@ -532,8 +576,8 @@ def start_local_workers() -> str:
     try:
         multiprocessing.forkserver.ensure_running()
     except OSError as exc:
-        _fallback = "fork" if len(os.listdir("/proc/self/task")) == 1 else "spawn"
-        log.info("local workers: no fork server (%s), they are %s", exc, "forked" if _fallback == "fork" else "spawned")
+        _fallback = "spawn"
+        log.info("local workers: no fork server (%s), they are spawned", exc)
         return _fallback
     return "forkserver"
 
