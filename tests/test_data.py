@@ -523,7 +523,7 @@ def test_a_local_cluster_runs_the_official_go_plugins(tmp_path):
 def test_local_workers_start_from_a_fork_server_or_without_one_where_it_cannot_listen(monkeypatch):
     import multiprocessing.forkserver
 
-    monkeypatch.setattr(cluster_module, "_fallback", None)
+    monkeypatch.setattr(cluster_module, "_no_fork_server", False)
     assert cluster_module.start_local_workers() == "forkserver"
 
     def too_long() -> None:
@@ -532,6 +532,7 @@ def test_local_workers_start_from_a_fork_server_or_without_one_where_it_cannot_l
     monkeypatch.setattr(multiprocessing.forkserver, "ensure_running", too_long)
     # never forked from this process: a plugin loaded later would leave its threads' locks to them
     assert cluster_module.start_local_workers() == "spawn"
+    assert cluster_module._no_fork_server  # not tried again in this process
 
 
 def test_spilled_alert_lines_come_back_whole(tmp_path):

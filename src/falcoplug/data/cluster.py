@@ -564,11 +564,9 @@ def start_local_workers() -> str:
     Where the server cannot listen (a temporary folder whose path is too long for a Unix
     socket), the workers are spawned: fresh interpreters, slower to start (they import Dask and
     falcoplug each) but never a copy of this process, which may hold a plugin's threads by then."""
-    global _fallback
-    if not sys.platform.startswith("linux"):
+    global _no_fork_server
+    if _no_fork_server or not sys.platform.startswith("linux"):
         return "spawn"
-    if _fallback is not None:
-        return _fallback
     import multiprocessing
     import multiprocessing.forkserver
 
@@ -576,13 +574,13 @@ def start_local_workers() -> str:
     try:
         multiprocessing.forkserver.ensure_running()
     except OSError as exc:
-        _fallback = "spawn"
+        _no_fork_server = True  # said once, not tried again at every run of this process
         log.info("local workers: no fork server (%s), they are spawned", exc)
-        return _fallback
+        return "spawn"
     return "forkserver"
 
 
-_fallback: str | None = None  # how local workers start when the fork server could not
+_no_fork_server = False  # the fork server could not listen: local workers are spawned
 
 
 def _keep_preload(distributed: Any) -> None:
